@@ -1,0 +1,425 @@
+/**
+ * The channel lineup: types, defaults and validation shared by the headend
+ * (channels.yaml), and later the API, the admin UI and the STB agent.
+ *
+ * Validation never stops at the first problem: it walks the whole document
+ * and returns every invalid path with a sentence that names the value and what
+ * is wrong (STYLE.md §3: `channels[3].multicast.group: 239.1.1.300 is not an
+ * IPv4 multicast address`). The result is a frozen, fully defaulted config.
+ */
+
+export const SourceType = {
+  ffmpeg: 'ffmpeg',
+  udp: 'udp',
+  rtp: 'rtp',
+  file: 'file',
+} as const;
+export type SourceType = (typeof SourceType)[keyof typeof SourceType];
+
+export const Transport = { rtp: 'rtp', udp: 'udp' } as const;
+export type Transport = (typeof Transport)[keyof typeof Transport];
+
+/** Transcode profiles the `ffmpeg` source knows by name. */
+export const TranscodeProfile = {
+  /** No transcode: the input is already H.264/AAC (or what the STBs decode); remux only. */
+  copy: 'copy',
+  /** 640x360 25 fps H.264 ~1.2 Mbps + AAC 96 kbps, CBR mux 1.6 Mbps. */
+  sd: 'sd',
+  /** 1280x720 25 fps H.264 ~4 Mbps + AAC 128 kbps, CBR mux 5 Mbps. */
+  hd: 'hd',
+} as const;
+export type TranscodeProfile = (typeof TranscodeProfile)[keyof typeof TranscodeProfile];
+
+interface SourceCommon {
+  /** No payload for this long → the attempt is declared stalled and restarted. */
+  stallMs: number;
+}
+
+export interface FfmpegSource extends SourceCommon {
+  type: 'ffmpeg';
+  /** What ffmpeg reads: a URL, a file path, or a lavfi graph with `format: lavfi`. */
+  url: string;
+  /** Forces the input format (`-f`), e.g. `lavfi`. */
+  format: string | null;
+  /** Extra ffmpeg options placed before `-i` (split into argv, no shell). */
+  inputOptions: string[];
+  /** Read the input at its native frame rate (`-re`): needed for files and lavfi. */
+  realtime: boolean;
+  /** Transcode profile, or `copy` to remux only. */
+  profile: TranscodeProfile;
+  /** Seconds between keyframes (fixed GOP, no scene-cut keyframes). */
+  gopS: number;
+  /** Overrides the profile's video bitrate. */
+  videoBitrateKbps: number | null;
+  /** Overrides the profile's CBR mux rate. */
+  muxrateKbps: number | null;
+}
+
+export interface UdpSource extends SourceCommon {
+  type: 'udp' | 'rtp';
+  /** Multicast group or unicast address to listen on. */
+  address: string;
+  port: number;
+  /** For SSM feeds: only this sender (IGMPv3 source filter). */
+  sourceAddress: string | null;
+  /** Local interface address to join on. Defaults to headend.interface. */
+  interface: string | null;
+  /** RTP only: datagrams held to put reordered packets back in order. */
+  reorderWindow: number;
+}
+
+export interface FileSource extends SourceCommon {
+  type: 'file';
+  /** A .ts file, looped forever with continuous PCR/PTS/DTS and continuity counters. */
+  path: string;
+}
+
+export type ChannelSource = FfmpegSource | UdpSource | FileSource;
+
+export interface MulticastConfig {
+  group: string;
+  port: number;
+  /** Source address for SSM receivers (written to the SDP as a source-filter). */
+  source: string | null;
+}
+
+export interface ChannelConfig {
+  number: number;
+  name: string;
+  /** The guide group (News, Sports, …), `group-title` in the M3U. */
+  group: string;
+  /** XMLTV id for the guide (`tvg-id`). */
+  tvgId: string | null;
+  multicast: MulticastConfig;
+  transport: Transport;
+  /**
+   * When set, pad the output with null packets up to this constant rate
+   * (ISO/IEC 13818-1 §2.4.3.3): for TVs and IRDs that need a CBR stream.
+   */
+  cbrBitrateKbps: number | null;
+  enabled: boolean;
+  source: ChannelSource;
+}
+
+export interface HeadendConfig {
+  /** IPv4 address of the interface multicast leaves on. Loopback by default: nothing leaves the machine. */
+  interface: string;
+  /** IP TTL of multicast datagrams: 1 keeps them in the IPTV VLAN. */
+  ttl: number;
+  /** Data-plane worker threads; channels are sharded across them. */
+  workers: number;
+  /** Constant delay between a packet's PCR and its send time, to absorb input jitter. */
+  pacingDelayMs: number;
+  /** Seconds between health lines in the log. */
+  healthIntervalS: number;
+}
+
+export interface LineupConfig {
+  headend: HeadendConfig;
+  channels: ChannelConfig[];
+}
+
+export class ConfigError extends Error {
+  readonly code = 'ROOMCAST_ERR_CONFIG';
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[], readonly file?: string) {
+    super(
+      `${file ? file + ': ' : ''}${problems.length} problem${problems.length === 1 ? '' : 's'} in the configuration:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Address helpers (pure: no node:net in core/)
+
+/** Dotted-quad IPv4 → 32-bit unsigned, or -1 when not a valid address. */
+export function parseIpv4(s: unknown): number {
+  if (typeof s !== 'string') return -1;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return -1;
+  let v = 0;
+  for (let i = 1; i <= 4; i++) {
+    const o = Number(m[i]);
+    if (o > 255 || (m[i].length > 1 && m[i][0] === '0')) return -1;
+    v = v * 256 + o;
+  }
+  return v;
+}
+
+/** 224.0.0.0/4, RFC 5771. */
+export function isIpv4Multicast(s: unknown): boolean {
+  const v = parseIpv4(s);
+  return v >= 0xe0000000 && v <= 0xefffffff;
+}
+
+/** 224.0.0.0/24 is link-local control (IGMP, OSPF …): never a channel group. RFC 5771 §4. */
+function isLocalControlBlock(s: string): boolean {
+  const v = parseIpv4(s);
+  return v >= 0xe0000000 && v <= 0xe00000ff;
+}
+
+// ---------------------------------------------------------------------------
+// Validation
+
+type Obj = Record<string, unknown>;
+
+class Checker {
+  readonly problems: string[] = [];
+  fail(path: string, msg: string): void {
+    this.problems.push(`${path}: ${msg}`);
+  }
+  obj(v: unknown, path: string): Obj | null {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      this.fail(path, `must be a mapping, got ${describe(v)}`);
+      return null;
+    }
+    return v as Obj;
+  }
+  keys(o: Obj, path: string, allowed: readonly string[]): void {
+    for (const k of Object.keys(o)) {
+      if (!allowed.includes(k)) this.fail(joinPath(path, k), `unknown key (allowed here: ${allowed.join(', ')})`);
+    }
+  }
+  str(o: Obj, key: string, path: string, def?: string | null): string | null {
+    const v = o[key];
+    if (v === undefined || v === null) {
+      if (def === undefined) this.fail(joinPath(path, key), 'is required');
+      return def ?? null;
+    }
+    if (typeof v !== 'string' || v.trim() === '') {
+      this.fail(joinPath(path, key), `must be a non-empty string, got ${describe(v)}`);
+      return def ?? null;
+    }
+    return v;
+  }
+  int(o: Obj, key: string, path: string, min: number, max: number, def?: number | null): number | null {
+    const v = o[key];
+    if (v === undefined || v === null) {
+      if (def === undefined) this.fail(joinPath(path, key), 'is required');
+      return def ?? null;
+    }
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.fail(joinPath(path, key), `${describe(v)} is not an integer from ${min} to ${max}`);
+      return def ?? null;
+    }
+    return v;
+  }
+  num(o: Obj, key: string, path: string, min: number, max: number, def: number): number {
+    const v = o[key];
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      this.fail(joinPath(path, key), `${describe(v)} is not a number from ${min} to ${max}`);
+      return def;
+    }
+    return v;
+  }
+  bool(o: Obj, key: string, path: string, def: boolean): boolean {
+    const v = o[key];
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'boolean') {
+      this.fail(joinPath(path, key), `must be true or false, got ${describe(v)}`);
+      return def;
+    }
+    return v;
+  }
+  oneOf<T extends string>(o: Obj, key: string, path: string, values: readonly T[], def?: T): T | null {
+    const v = o[key];
+    if (v === undefined || v === null) {
+      if (def === undefined) this.fail(joinPath(path, key), `is required (one of ${values.join(', ')})`);
+      return def ?? null;
+    }
+    if (typeof v !== 'string' || !values.includes(v as T)) {
+      this.fail(joinPath(path, key), `${describe(v)} is not one of ${values.join(', ')}`);
+      return def ?? null;
+    }
+    return v as T;
+  }
+  ipv4(o: Obj, key: string, path: string, def?: string | null): string | null {
+    const s = this.str(o, key, path, def);
+    if (s !== null && s !== def && parseIpv4(s) < 0) {
+      this.fail(joinPath(path, key), `${s} is not an IPv4 address`);
+      return def ?? null;
+    }
+    return s;
+  }
+  strList(o: Obj, key: string, path: string): string[] {
+    const v = o[key];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' && typeof x !== 'number')) {
+      this.fail(joinPath(path, key), `must be a list of strings, got ${describe(v)}`);
+      return [];
+    }
+    return v.map(String);
+  }
+}
+
+function joinPath(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return JSON.stringify(v);
+  return String(v);
+}
+
+const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'healthIntervalS'] as const;
+const CHANNEL_KEYS = [
+  'number', 'name', 'group', 'tvgId', 'multicast', 'transport', 'cbrBitrateKbps', 'enabled', 'source',
+] as const;
+const MULTICAST_KEYS = ['group', 'port', 'source'] as const;
+const SOURCE_KEYS: Record<SourceType, readonly string[]> = {
+  ffmpeg: ['type', 'stallMs', 'url', 'format', 'inputOptions', 'realtime', 'profile', 'gopS', 'videoBitrateKbps', 'muxrateKbps'],
+  udp: ['type', 'stallMs', 'address', 'port', 'source', 'interface'],
+  rtp: ['type', 'stallMs', 'address', 'port', 'source', 'interface', 'reorderWindow'],
+  file: ['type', 'stallMs', 'path'],
+};
+
+export const DEFAULT_STALL_MS = 3000;
+
+function checkHeadend(c: Checker, raw: unknown, maxWorkers: number): HeadendConfig {
+  const o = raw === undefined ? {} : c.obj(raw, 'headend') ?? {};
+  c.keys(o, 'headend', HEADEND_KEYS);
+  const iface = c.ipv4(o, 'interface', 'headend', '127.0.0.1') ?? '127.0.0.1';
+  if (isIpv4Multicast(iface)) c.fail('headend.interface', `${iface} is a multicast address, not an interface address`);
+  return {
+    interface: iface,
+    ttl: c.int(o, 'ttl', 'headend', 1, 255, 1) ?? 1,
+    workers: c.int(o, 'workers', 'headend', 1, maxWorkers, 1) ?? 1,
+    pacingDelayMs: c.int(o, 'pacingDelayMs', 'headend', 20, 5000, 250) ?? 250,
+    healthIntervalS: c.int(o, 'healthIntervalS', 'headend', 1, 3600, 10) ?? 10,
+  };
+}
+
+function checkSource(c: Checker, raw: unknown, path: string, headendIface: string): ChannelSource | null {
+  const o = c.obj(raw, path);
+  if (!o) return null;
+  const type = c.oneOf(o, 'type', path, Object.values(SourceType));
+  if (!type) return null;
+  c.keys(o, path, SOURCE_KEYS[type]);
+  const stallMs = c.int(o, 'stallMs', path, 100, 600_000, DEFAULT_STALL_MS) ?? DEFAULT_STALL_MS;
+  switch (type) {
+    case 'ffmpeg': {
+      const url = c.str(o, 'url', path) ?? '';
+      const format = c.str(o, 'format', path, null);
+      return {
+        type,
+        stallMs,
+        url,
+        format,
+        inputOptions: c.strList(o, 'inputOptions', path),
+        realtime: c.bool(o, 'realtime', path, format === 'lavfi' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)),
+        profile: c.oneOf(o, 'profile', path, Object.values(TranscodeProfile), 'sd') ?? 'sd',
+        gopS: c.num(o, 'gopS', path, 0.2, 10, 1),
+        videoBitrateKbps: c.int(o, 'videoBitrateKbps', path, 100, 100_000, null),
+        muxrateKbps: c.int(o, 'muxrateKbps', path, 200, 120_000, null),
+      };
+    }
+    case 'udp':
+    case 'rtp': {
+      const address = c.ipv4(o, 'address', path) ?? '';
+      const port = c.int(o, 'port', path, 1, 65535) ?? 0;
+      const sourceAddress = c.ipv4(o, 'source', path, null);
+      if (sourceAddress !== null && !isIpv4Multicast(address)) {
+        c.fail(`${path}.source`, `an SSM source needs a multicast address, and ${address} is not one`);
+      }
+      return {
+        type,
+        stallMs,
+        address,
+        port,
+        sourceAddress,
+        interface: c.ipv4(o, 'interface', path, null) ?? headendIface,
+        reorderWindow: c.int(o, 'reorderWindow', path, 1, 1024, 32) ?? 32,
+      };
+    }
+    case 'file':
+      return { type, stallMs, path: c.str(o, 'path', path) ?? '' };
+  }
+}
+
+function checkChannel(c: Checker, raw: unknown, path: string, headend: HeadendConfig): ChannelConfig | null {
+  const o = c.obj(raw, path);
+  if (!o) return null;
+  c.keys(o, path, CHANNEL_KEYS);
+  const number = c.int(o, 'number', path, 1, 9999);
+  const name = c.str(o, 'name', path);
+  const group = c.str(o, 'group', path, 'General') ?? 'General';
+  let multicast: MulticastConfig | null = null;
+  const mpath = `${path}.multicast`;
+  const mo = o.multicast === undefined ? (c.fail(mpath, 'is required'), null) : c.obj(o.multicast, mpath);
+  if (mo) {
+    c.keys(mo, mpath, MULTICAST_KEYS);
+    const g = c.str(mo, 'group', mpath);
+    if (g !== null && !isIpv4Multicast(g)) c.fail(`${mpath}.group`, `${g} is not an IPv4 multicast address`);
+    else if (g !== null && isLocalControlBlock(g)) {
+      c.fail(`${mpath}.group`, `${g} is in 224.0.0.0/24, reserved for link-local control traffic (RFC 5771)`);
+    }
+    const port = c.int(mo, 'port', mpath, 1024, 65535);
+    if (port !== null && port % 2 === 1 && o.transport !== 'udp') {
+      // RFC 3550 §11: RTP uses an even port, the next odd one is RTCP's.
+      c.fail(`${mpath}.port`, `${port} is odd; RTP wants an even port (RFC 3550 §11), or set transport: udp`);
+    }
+    const src = c.ipv4(mo, 'source', mpath, null);
+    if (g !== null && port !== null) multicast = { group: g, port, source: src };
+  }
+  const source = o.source === undefined ? (c.fail(`${path}.source`, 'is required'), null) : checkSource(c, o.source, `${path}.source`, headend.interface);
+  const transport = c.oneOf(o, 'transport', path, Object.values(Transport), 'rtp') ?? 'rtp';
+  const cbr = c.int(o, 'cbrBitrateKbps', path, 200, 120_000, null);
+  const enabled = c.bool(o, 'enabled', path, true);
+  const tvgId = c.str(o, 'tvgId', path, null);
+  if (number === null || name === null || multicast === null || source === null) return null;
+  return { number, name, group, tvgId, multicast, transport, cbrBitrateKbps: cbr, enabled, source };
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object') {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/**
+ * Validate a parsed channels.yaml document. Returns the frozen, defaulted
+ * config, or throws one ConfigError that lists every problem with its path.
+ */
+export function validateLineup(doc: unknown, opts: { maxWorkers?: number; file?: string } = {}): LineupConfig {
+  const c = new Checker();
+  const root = c.obj(doc, '(document)') ?? {};
+  c.keys(root, '', ['headend', 'channels']);
+  const headend = checkHeadend(c, root.headend, opts.maxWorkers ?? 64);
+  const channels: ChannelConfig[] = [];
+  if (!Array.isArray(root.channels)) {
+    c.fail('channels', root.channels === undefined ? 'is required (a list of channels)' : `must be a list, got ${describe(root.channels)}`);
+  } else {
+    root.channels.forEach((raw, i) => {
+      const ch = checkChannel(c, raw, `channels[${i}]`, headend);
+      if (ch) channels.push(ch);
+    });
+    const byNumber = new Map<number, number>();
+    const byDest = new Map<string, number>();
+    root.channels.forEach((raw, i) => {
+      const o = raw as Obj;
+      if (!o || typeof o !== 'object') return;
+      const num = o.number;
+      if (typeof num === 'number') {
+        const prev = byNumber.get(num);
+        if (prev !== undefined) c.fail(`channels[${i}].number`, `${num} is already used by channels[${prev}]`);
+        else byNumber.set(num, i);
+      }
+      const m = o.multicast as Obj | undefined;
+      if (m && typeof m === 'object' && typeof m.group === 'string' && typeof m.port === 'number') {
+        const key = `${m.group}:${m.port}`;
+        const prev = byDest.get(key);
+        if (prev !== undefined) c.fail(`channels[${i}].multicast`, `${key} is already used by channels[${prev}]`);
+        else byDest.set(key, i);
+      }
+    });
+  }
+  if (c.problems.length > 0) throw new ConfigError(c.problems, opts.file);
+  return deepFreeze({ headend, channels });
+}

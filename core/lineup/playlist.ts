@@ -1,0 +1,63 @@
+/**
+ * What players open: one SDP file per channel (RFC 4566, RTP/AVP payload type
+ * 33 = MP2T/90000 per RFC 3551 Table 5 and RFC 2250) and an M3U playlist with
+ * the attributes IPTV players read (`tvg-chno`, `tvg-name`, `group-title`).
+ */
+import type { ChannelConfig, HeadendConfig } from './config.js';
+
+/** RFC 4566 forbids CR/LF in values; keep the name on one line. */
+function oneLine(s: string): string {
+  return s.replace(/[\r\n]+/g, ' ');
+}
+
+/**
+ * SDP for an RTP channel. Raw-UDP channels have no RTP session and so no SDP:
+ * players open `udp://@group:port` from the M3U instead.
+ */
+export function channelSdp(ch: ChannelConfig, headend: HeadendConfig, sessionVersion = 1): string {
+  const { group, port, source } = ch.multicast;
+  const origin = source ?? headend.interface;
+  const lines = [
+    'v=0',
+    // o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>  (RFC 4566 §5.2)
+    `o=- ${ch.number} ${sessionVersion} IN IP4 ${origin}`,
+    `s=${oneLine(ch.name)}`,
+    `i=Roomcast channel ${ch.number} (${oneLine(ch.group)})`,
+    // Multicast connection address carries the TTL (RFC 4566 §5.7).
+    `c=IN IP4 ${group}/${headend.ttl}`,
+    't=0 0',
+    'a=tool:roomcast',
+    'a=recvonly',
+  ];
+  if (source) {
+    // RFC 4570 §3: source-specific multicast, so receivers join (S,G).
+    lines.push(`a=source-filter: incl IN IP4 ${group} ${source}`);
+  }
+  lines.push(`m=video ${port} RTP/AVP 33`, 'a=rtpmap:33 MP2T/90000');
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** The URL a player opens for a channel: `rtp://@group:port` (or `udp://@…`). */
+export function channelUrl(ch: ChannelConfig): string {
+  const scheme = ch.transport === 'udp' ? 'udp' : 'rtp';
+  const src = ch.multicast.source ? `${ch.multicast.source}@` : '@';
+  return `${scheme}://${src}${ch.multicast.group}:${ch.multicast.port}`;
+}
+
+function attr(s: string): string {
+  return oneLine(s).replace(/"/g, "'");
+}
+
+/** Extended M3U as read by VLC, Kodi IPTV Simple, TiviMate and ffmpeg's hls/concat readers. */
+export function lineupM3u(channels: readonly ChannelConfig[]): string {
+  const out = ['#EXTM3U'];
+  for (const ch of [...channels].sort((a, b) => a.number - b.number)) {
+    if (!ch.enabled) continue;
+    const tvgId = ch.tvgId ? ` tvg-id="${attr(ch.tvgId)}"` : '';
+    out.push(
+      `#EXTINF:-1${tvgId} tvg-chno="${ch.number}" tvg-name="${attr(ch.name)}" group-title="${attr(ch.group)}",${oneLine(ch.name)}`,
+      channelUrl(ch),
+    );
+  }
+  return out.join('\n') + '\n';
+}

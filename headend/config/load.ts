@@ -1,0 +1,32 @@
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { parseDocument } from 'yaml';
+import { ConfigError, validateLineup, type LineupConfig } from '../../core/lineup/config.js';
+
+/**
+ * Read and validate channels.yaml. YAML syntax errors and schema problems are
+ * reported together as one ConfigError listing every problem with its place.
+ */
+export async function loadLineupFile(file: string): Promise<LineupConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read the file: ${(err as Error).message}`], file);
+  }
+  return parseLineupYaml(text, file);
+}
+
+export function parseLineupYaml(text: string, file = 'channels.yaml'): LineupConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `${pos ? `line ${pos.line}, column ${pos.col}` : 'YAML'}: ${e.message.split('\n')[0]}`;
+      }),
+      file,
+    );
+  }
+  return validateLineup(doc.toJS(), { file, maxWorkers: availableParallelism() });
+}

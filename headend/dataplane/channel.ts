@@ -1,0 +1,250 @@
+/**
+ * One channel's data plane: source → resync → inspector → PCR pacer →
+ * connected multicast socket (DESIGN.md "The packet path"). Runs on a worker
+ * thread; everything here is asynchronous and bounded.
+ */
+import dgram from 'node:dgram';
+import { randomInt } from 'node:crypto';
+import type { ChannelConfig, HeadendConfig } from '../../core/lineup/config.js';
+import { TsResync } from '../../core/mpegts/resync.js';
+import { TsInspector } from '../../core/mpegts/inspector.js';
+import type { TsPacketSink } from '../../core/mpegts/sink.js';
+import { PcrPacer, type DatagramSink } from './pacer.js';
+import { createSource, type Source, type SourceSink } from './sources.js';
+import { Supervisor } from './supervisor.js';
+import type { ChannelSnapshot } from './messages.js';
+
+export type EventFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+/**
+ * Lines from a misbehaving input are summarised at most once a second
+ * ("12 more, last was …"), never one log line per packet or per ffmpeg line
+ * (after MediaMTX's errordumper).
+ */
+class EventLimiter {
+  private lastAt = -Infinity;
+  private suppressed = 0;
+  private lastMsg = '';
+  constructor(private readonly emit: EventFn) {}
+  event(level: 'info' | 'warn' | 'error', msg: string, nowMs: number): void {
+    if (nowMs - this.lastAt >= 1000) {
+      this.lastAt = nowMs;
+      this.emit(level, this.suppressed > 0 ? `${msg} (and ${this.suppressed} more since, last was: ${this.lastMsg})` : msg);
+      this.suppressed = 0;
+    } else {
+      this.suppressed++;
+      this.lastMsg = msg;
+    }
+  }
+}
+
+export class ChannelPipeline {
+  private readonly sock: dgram.Socket;
+  private readonly pacer: PcrPacer;
+  private readonly inspector: TsInspector;
+  private readonly resync: TsResync;
+  private readonly source: Source;
+  private readonly supervisor: Supervisor;
+  private readonly events: EventLimiter;
+  private readonly startedAtMs: number;
+  private bytesIn = 0;
+  private lastBytesIn = 0;
+  private lastBytesOut = 0;
+  private lastSnapshotAtMs: number;
+  private lastByteAtMs: number;
+  private lastPacketAtMs: number;
+  private packetsAtLastCheck = 0;
+  private sendErrors = 0;
+  private connected = false;
+
+  constructor(
+    readonly cfg: ChannelConfig,
+    private readonly headend: HeadendConfig,
+    private readonly now: () => number,
+    private readonly emit: EventFn,
+  ) {
+    this.startedAtMs = now();
+    this.lastSnapshotAtMs = this.startedAtMs;
+    this.lastByteAtMs = this.startedAtMs;
+    this.lastPacketAtMs = this.startedAtMs;
+    this.events = new EventLimiter(emit);
+    this.sock = dgram.createSocket({ type: 'udp4' });
+    this.sock.on('error', (err) => this.events.event('error', `output socket: ${err.message}`, this.now()));
+    const sock = this.sock;
+    const self = this;
+    const onSent = (err: Error | null): void => {
+      if (err) self.sendErrors++;
+      pendingDone?.();
+    };
+    // The pacer's completion callback is one fixed function: sends on one
+    // socket complete in order, so no per-datagram closure is needed.
+    let pendingDone: (() => void) | null = null;
+    const sink: DatagramSink = {
+      send(buf: Buffer, len: number, done: () => void): void {
+        pendingDone = done;
+        if (!self.connected) {
+          done();
+          return;
+        }
+        sock.send(buf, 0, len, onSent);
+      },
+    };
+    this.pacer = new PcrPacer({
+      transport: cfg.transport,
+      sink,
+      delayMs: headend.pacingDelayMs,
+      cbrBitrateBps: cfg.cbrBitrateKbps !== null ? cfg.cbrBitrateKbps * 1000 : null,
+      live: cfg.source.type === 'udp' || cfg.source.type === 'rtp',
+      // RFC 3550 §5.1: random initial sequence number and SSRC.
+      ssrc: randomInt(0, 2 ** 32 - 1) >>> 0,
+      initialSequenceNumber: randomInt(0, 65536),
+    });
+    const pacer = this.pacer;
+    this.inspector = new TsInspector();
+    const inspector = this.inspector;
+    const stage: TsPacketSink = {
+      writePackets(buf: Buffer, off: number, count: number): void {
+        inspector.writePackets(buf, off, count);
+        pacer.writePackets(buf, off, count, self.now());
+      },
+      discontinuity(): void {
+        inspector.discontinuity?.();
+        pacer.discontinuity();
+      },
+    };
+    this.resync = new TsResync(stage);
+    this.source = createSource(cfg);
+    const sourceSink: SourceSink = {
+      data(chunk: Buffer): void {
+        self.bytesIn += chunk.length;
+        self.lastByteAtMs = self.now();
+        self.resync.push(chunk);
+      },
+      discontinuity(): void {
+        stage.discontinuity?.();
+      },
+      wantsMore(): boolean {
+        return pacer.wantsMore(self.now());
+      },
+      event(level, message): void {
+        self.events.event(level, message, self.now());
+      },
+    };
+    this.supervisor = new Supervisor(
+      async (signal) => {
+        // A new attempt is a new input: resync and timing start over.
+        this.resync.reset();
+        stage.discontinuity?.();
+        this.lastByteAtMs = this.now();
+        this.lastPacketAtMs = this.now();
+        await this.source.run(sourceSink, signal);
+      },
+      {
+        minBackoffMs: 250,
+        maxBackoffMs: 10_000,
+        healthyAfterMs: 10_000,
+        now,
+        onEvent: (level, message) => emit(level, message),
+      },
+    );
+  }
+
+  /** Bind, set TTL and interface explicitly, connect (NETLAB.md gotcha 3), then start the input. */
+  async start(): Promise<void> {
+    const { interface: iface, ttl } = this.headend;
+    await new Promise<void>((resolve, reject) => {
+      this.sock.once('error', reject);
+      this.sock.bind({ address: iface, port: 0 }, () => {
+        this.sock.off('error', reject);
+        resolve();
+      });
+    });
+    this.sock.setMulticastTTL(ttl);
+    this.sock.setMulticastInterface(iface);
+    this.sock.setMulticastLoopback(true);
+    await new Promise<void>((resolve, reject) => {
+      this.sock.connect(this.cfg.multicast.port, this.cfg.multicast.group, (err?: Error) => (err ? reject(err) : resolve()));
+    });
+    this.connected = true;
+    this.supervisor.start();
+  }
+
+  /** Called by the worker's scheduler about every millisecond. */
+  tick(nowMs: number): void {
+    this.pacer.tick(nowMs);
+  }
+
+  /** Stall and garbage detection, a few times a second. */
+  watchdog(nowMs: number): void {
+    if (this.supervisor.state !== 'running') return;
+    const packets = this.resync.counters.packets;
+    if (packets !== this.packetsAtLastCheck) {
+      this.packetsAtLastCheck = packets;
+      this.lastPacketAtMs = nowMs;
+      return;
+    }
+    const idle = nowMs - this.lastPacketAtMs;
+    if (idle < this.cfg.source.stallMs) return;
+    if (nowMs - this.lastByteAtMs < this.cfg.source.stallMs) {
+      this.supervisor.fail(`garbage: data arrives but no TS packet for ${Math.round(idle)} ms (${this.resync.counters.bytesSkipped} bytes skipped)`);
+    } else {
+      this.supervisor.fail(`stalled: no data for ${Math.round(idle)} ms`);
+    }
+  }
+
+  snapshot(nowMs: number): ChannelSnapshot {
+    const dt = Math.max(1, nowMs - this.lastSnapshotAtMs) / 1000;
+    this.lastSnapshotAtMs = nowMs;
+    const pc = this.pacer.counters;
+    const inBps = ((this.bytesIn - this.lastBytesIn) * 8) / dt;
+    const outBps = ((pc.bytesSent - this.lastBytesOut) * 8) / dt;
+    this.lastBytesIn = this.bytesIn;
+    this.lastBytesOut = pc.bytesSent;
+    const lat = this.pacer.takeLateness();
+    const sup = this.supervisor;
+    const flowing = nowMs - this.lastPacketAtMs < 1500 && sup.state === 'running';
+    const state: ChannelSnapshot['state'] =
+      sup.state === 'stopped' ? 'stopped' : sup.state === 'backoff' ? 'restarting' : flowing ? 'ok' : sup.attempts <= 1 && this.resync.counters.packets === 0 ? 'starting' : 'no-input';
+    const ins = this.inspector;
+    return {
+      number: this.cfg.number,
+      name: this.cfg.name,
+      state,
+      atMs: nowMs,
+      uptimeS: Math.round((nowMs - this.startedAtMs) / 1000),
+      inputBitrateBps: Math.round(inBps),
+      outputBitrateBps: Math.round(outBps),
+      input: {
+        bytes: this.bytesIn,
+        packets: this.resync.counters.packets,
+        syncLosses: this.resync.counters.syncLosses,
+        bytesSkipped: this.resync.counters.bytesSkipped,
+        restarts: sup.restarts,
+        lastError: sup.lastError,
+        lastErrorAgoS: sup.lastError ? Math.round((nowMs - sup.lastErrorAtMs) / 1000) : null,
+        source: this.source.status(),
+      },
+      tr101290: { ...ins.counters },
+      stream: ins.describe(),
+      output: {
+        datagrams: pc.datagramsSent,
+        bytes: pc.bytesSent,
+        overflowPackets: pc.overflowPackets,
+        nullPackets: pc.nullPacketsInserted,
+        reanchors: pc.reanchors,
+        lateDatagrams: pc.lateDatagrams,
+        sendErrors: this.sendErrors,
+        latenessP50Ms: lat.p50Ms,
+        latenessP99Ms: lat.p99Ms,
+        latenessMaxMs: lat.maxMs,
+        queuedDatagrams: this.pacer.queuedDatagrams,
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.supervisor.stop();
+    this.connected = false;
+    await new Promise<void>((resolve) => this.sock.close(() => resolve()));
+  }
+}

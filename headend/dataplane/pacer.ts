@@ -1,0 +1,357 @@
+/**
+ * PCR-paced datagram output for one channel.
+ *
+ * TS packets are copied once, straight into preallocated datagram slots (7 ×
+ * 188 bytes after room for the 12-byte RTP header: DESIGN.md "at most one copy
+ * per datagram"). A datagram gets its due time when the next PCR arrives: the
+ * bytes between two PCRs of the PCR PID are spread evenly over the PCR
+ * interval (ISO/IEC 13818-1 §2.4.2.2 defines the byte arrival schedule this
+ * way: "i" bytes after a PCR arrive at PCR + i / transport_rate), and the
+ * 90 kHz RTP timestamp is that interpolated PCR / 300 (RFC 2250 §2: "the
+ * timestamp … is the target transmission time of the first byte").
+ *
+ * PCR time maps to the wall clock through an anchor plus a constant delay
+ * that absorbs the input's jitter. The scheduler (`tick`, called about every
+ * millisecond) sends whatever is due within a 0.5 ms look-ahead, so the
+ * output never bursts: receivers measure RFC 4445 delay factor.
+ *
+ * Bounds: the ring holds at most `maxSlots` datagrams (default 8192 × 1328
+ * bytes ≈ 10.9 MB, ~11 s of an 8 Mbps channel). When it is full, new packets
+ * are dropped and counted (`overflowPackets`) rather than growing memory
+ * without limit; a source that can wait (a file) asks `wantsMore()` first.
+ */
+import {
+  TS_PACKET_SIZE,
+  PCR_WRAP_27M,
+  tsDiscontinuityIndicator,
+  tsPcr27M,
+  tsPid,
+  tsWriteNullPacket,
+} from '../../core/mpegts/packet.js';
+import { RTP_HEADER_SIZE, writeRtpHeader } from '../../core/rtp/header.js';
+import { PAYLOAD_TYPE_MP2T, TS_PER_DATAGRAM } from '../../core/rtp/packetizer.js';
+
+/** Where datagrams go. `buf` is borrowed until `done` is called (dgram.send does not copy). */
+export interface DatagramSink {
+  send(buf: Buffer, len: number, done: () => void): void;
+}
+
+export interface PacerOptions {
+  /** `rtp` writes an RFC 3550 header; `udp` sends bare TS (each datagram starts with 0x47). */
+  transport: 'rtp' | 'udp';
+  sink: DatagramSink;
+  /** Constant PCR → send delay, ms. */
+  delayMs: number;
+  /** Pad with null packets up to this rate (bits/s), or null for no stuffing. */
+  cbrBitrateBps: number | null;
+  ssrc: number;
+  initialSequenceNumber: number;
+  /** A live input (its clock is not ours): slew slowly toward the target delay. */
+  live: boolean;
+  initialSlots?: number;
+  maxSlots?: number;
+}
+
+/** Lateness histogram: 0.1 ms buckets up to 100 ms, the last bucket is "≥ 100 ms". */
+const HIST_BUCKETS = 1001;
+const HIST_STEP_MS = 0.1;
+
+const LOOKAHEAD_MS = 0.5;
+/** A PCR more than this far from the previous one (or backwards) is a discontinuity. */
+const MAX_PCR_GAP_27M = 27_000_000;
+
+
+
+export class PcrPacer {
+  readonly counters = {
+    packetsIn: 0,
+    datagramsSent: 0,
+    bytesSent: 0,
+    overflowPackets: 0,
+    nullPacketsInserted: 0,
+    pcrDiscontinuities: 0,
+    /** The input fell behind its own PCR schedule by more than the delay: re-anchored. */
+    reanchors: 0,
+    /** Small anchor corrections for a live input whose clock runs fast. */
+    slews: 0,
+    /** Datagrams sent more than 1 ms after their due time. */
+    lateDatagrams: 0,
+    sendErrors: 0,
+  };
+  private readonly headerSize: number;
+  private readonly datagramSize: number;
+  private readonly maxSlots: number;
+  private slots: Buffer[] = [];
+  private fill!: Uint8Array; // packets in each slot
+  private due!: Float64Array; // ms on the performance clock; NaN while untimed
+  private startByte!: Float64Array; // stream byte index of the slot's first packet
+  private rtpTs!: Float64Array;
+  private cap = 0;
+  /** Ring indices as ever-increasing counters; slot = counter % cap. */
+  private head = 0; // next to send
+  private timed = 0; // [head, timed) have due times
+  private tail = 0; // slot being filled (fill may be 0)
+  private inFlight = 0; // sent but send callback not yet called
+  private bytesIn = 0;
+  private pcrPid = -1;
+  private prevPcr = -1;
+  private prevPcrByte = 0;
+  /** PCR time made continuous across wraps and discontinuities (27 MHz). */
+  private prevPcrLinear = 0;
+  private bytesPer27M = 0;
+  private anchorWallMs = NaN;
+  private anchorPcrLinear = 0;
+  private seq: number;
+  private readonly hist = new Uint32Array(HIST_BUCKETS);
+  private histCount = 0;
+  private latenessMaxMs = 0;
+  private readonly onSent = (): void => {
+    this.inFlight--;
+  };
+  private readonly nullPacket = Buffer.alloc(TS_PACKET_SIZE);
+
+  constructor(private readonly opts: PacerOptions) {
+    this.headerSize = opts.transport === 'rtp' ? RTP_HEADER_SIZE : 0;
+    this.datagramSize = this.headerSize + TS_PER_DATAGRAM * TS_PACKET_SIZE;
+    this.maxSlots = opts.maxSlots ?? 8192;
+    this.seq = opts.initialSequenceNumber & 0xffff;
+    tsWriteNullPacket(this.nullPacket, 0);
+    this.grow(Math.min(opts.initialSlots ?? 512, this.maxSlots));
+  }
+
+  /** Datagrams waiting (timed or not). */
+  get queuedDatagrams(): number {
+    return this.tail - this.head;
+  }
+
+  /** How far ahead of the wall clock the queue reaches, ms (0 when nothing is timed). */
+  queuedMs(nowMs: number): number {
+    if (this.timed === this.head) return 0;
+    return this.due[(this.timed - 1) % this.cap] - nowMs;
+  }
+
+  /** A source that can wait (file) reads more only while this is true. */
+  wantsMore(nowMs: number): boolean {
+    return this.tail - this.head < this.maxSlots / 2 && this.queuedMs(nowMs) < this.opts.delayMs + 1000;
+  }
+
+  /** Packets are borrowed: copied into datagram slots before returning. */
+  writePackets(buf: Buffer, off: number, count: number, nowMs: number): void {
+    for (let i = 0; i < count; i++) {
+      const p = off + i * TS_PACKET_SIZE;
+      const pid = tsPid(buf, p);
+      const pcr = tsPcr27M(buf, p);
+      if (pcr >= 0 && (this.pcrPid === -1 || pid === this.pcrPid)) {
+        this.pcrPid = pid;
+        this.onPcr(pcr, tsDiscontinuityIndicator(buf, p), nowMs);
+      }
+      this.copyPacket(buf, p);
+    }
+  }
+
+  /** The input restarted (new process, new file loop): PCR continuity is gone. */
+  discontinuity(): void {
+    this.prevPcr = -1;
+    this.pcrPid = -1;
+  }
+
+  private copyPacket(buf: Uint8Array, p: number): void {
+    // Slots [head - inFlight, head) wait for their send callback; never reuse them.
+    if (this.tail - this.head + this.inFlight >= this.cap) {
+      if (this.cap >= this.maxSlots) {
+        this.counters.overflowPackets++;
+        return;
+      }
+      this.grow(Math.min(this.cap * 2, this.maxSlots));
+    }
+    const s = this.tail % this.cap;
+    const n = this.fill[s];
+    if (n === 0) this.startByte[s] = this.bytesIn;
+    const slot = this.slots[s];
+    slot.set(buf.subarray(p, p + TS_PACKET_SIZE), this.headerSize + n * TS_PACKET_SIZE);
+    this.bytesIn += TS_PACKET_SIZE;
+    this.counters.packetsIn++;
+    if (n + 1 === TS_PER_DATAGRAM) {
+      this.fill[s] = TS_PER_DATAGRAM;
+      this.tail++;
+      if (this.tail - this.head < this.cap) {
+        const t = this.tail % this.cap;
+        this.fill[t] = 0;
+        this.due[t] = NaN;
+      }
+    } else {
+      this.fill[s] = n + 1;
+    }
+  }
+
+  private onPcr(pcr: number, discontinuityIndicator: boolean, nowMs: number): void {
+    if (this.prevPcr < 0) {
+      // First PCR of a run: anchor here. Whatever came before it goes now.
+      this.startRun(pcr, nowMs);
+      return;
+    }
+    let d = pcr - this.prevPcr;
+    if (d < 0) d += PCR_WRAP_27M; // 33-bit wrap (§2.4.2.2)
+    const bytes = this.bytesIn - this.prevPcrByte;
+    if (discontinuityIndicator || d === 0 || d > MAX_PCR_GAP_27M) {
+      // §2.4.3.5: a PCR discontinuity. Close the previous interval at the last
+      // known rate, then continue the wall clock seamlessly from there.
+      this.counters.pcrDiscontinuities++;
+      const rate = this.bytesPer27M > 0 ? this.bytesPer27M : 0;
+      const endLinear = rate > 0 ? this.prevPcrLinear + bytes / rate : this.prevPcrLinear;
+      this.timeUpTo(this.bytesIn, endLinear, this.prevPcrByte, this.prevPcrLinear, rate);
+      this.prevPcr = pcr;
+      this.prevPcrByte = this.bytesIn;
+      this.prevPcrLinear = endLinear;
+      return;
+    }
+    if (this.opts.cbrBitrateBps !== null) {
+      // Stuff null packets before the PCR packet so the interval carries
+      // exactly the constant rate (ISO/IEC 13818-1 §2.4.3.3, null packets).
+      const want = (this.opts.cbrBitrateBps / 8) * (d / 27_000_000);
+      let missing = Math.floor((want - bytes) / TS_PACKET_SIZE);
+      while (missing-- > 0) {
+        this.copyPacket(this.nullPacket, 0);
+        this.counters.nullPacketsInserted++;
+      }
+    }
+    const totalBytes = this.bytesIn - this.prevPcrByte;
+    const rate = totalBytes / d;
+    this.bytesPer27M = rate;
+    const linear = this.prevPcrLinear + d;
+    // The input must keep up with its own PCR. If this interval is already
+    // past due, the input fell behind (stall, slow start): move the anchor so
+    // the output resumes evenly instead of bursting to catch up.
+    const lead = this.wallOf(this.prevPcrLinear) - nowMs;
+    if (lead < 0) {
+      this.anchorWallMs += this.opts.delayMs / 2 - lead;
+      this.counters.reanchors++;
+    } else if (this.opts.live && lead > this.opts.delayMs * 1.5) {
+      // A live input whose clock runs faster than ours (encoder drift) would
+      // grow the queue without end: slew by at most 0.1 ms per PCR
+      // (≤ 4000 ppm at 40 ms PCR spacing, invisible to receivers).
+      this.anchorWallMs -= Math.min(0.1, lead - this.opts.delayMs);
+      this.counters.slews++;
+    }
+    this.timeUpTo(this.bytesIn, linear, this.prevPcrByte, this.prevPcrLinear, rate);
+    this.prevPcr = pcr;
+    this.prevPcrByte = this.bytesIn;
+    this.prevPcrLinear = linear;
+  }
+
+  private startRun(pcr: number, nowMs: number): void {
+    // A new run (first PCR, or the input restarted): continue the wall clock
+    // after whatever is still queued, never earlier than now + delay.
+    const lastDue = this.timed > this.head ? this.due[(this.timed - 1) % this.cap] : -Infinity;
+    const target = Math.max(nowMs + this.opts.delayMs, lastDue);
+    this.anchorPcrLinear = this.prevPcrLinear;
+    this.anchorWallMs = target - this.opts.delayMs;
+    this.prevPcr = pcr;
+    this.prevPcrByte = this.bytesIn;
+    // Datagrams from before the first PCR have no rate yet: due at the anchor.
+    this.timeUpTo(this.bytesIn, this.prevPcrLinear, this.bytesIn, this.prevPcrLinear, 0);
+  }
+
+  private wallOf(linear27M: number): number {
+    return this.anchorWallMs + (linear27M - this.anchorPcrLinear) / 27000 + this.opts.delayMs;
+  }
+
+  /**
+   * Give due times to every datagram whose first byte lies before `endByte`,
+   * interpolating the PCR linearly from (`fromByte`, `fromLinear`) at `rate`
+   * bytes per 27 MHz tick.
+   */
+  private timeUpTo(endByte: number, endLinear: number, fromByte: number, fromLinear: number, rate: number): void {
+    while (this.timed - this.head < this.cap) {
+      const k = this.timed;
+      const s = k % this.cap;
+      if (k > this.tail || (k === this.tail && this.fill[s] === 0)) break;
+      const b = this.startByte[s];
+      if (b >= endByte) break;
+      const linear = rate > 0 ? fromLinear + (b - fromByte) / rate : endLinear;
+      this.due[s] = this.wallOf(linear);
+      const pcrAbs = (this.prevPcr + (linear - this.prevPcrLinear)) % PCR_WRAP_27M;
+      this.rtpTs[s] = Math.floor((pcrAbs < 0 ? pcrAbs + PCR_WRAP_27M : pcrAbs) / 300) % 4294967296;
+      this.timed = k + 1;
+    }
+  }
+
+  /** Send every complete datagram due by now + look-ahead. */
+  tick(nowMs: number): void {
+    const limit = nowMs + LOOKAHEAD_MS;
+    while (this.head < this.timed) {
+      const s = this.head % this.cap;
+      if (this.head === this.tail) break; // still filling
+      const due = this.due[s];
+      if (due > limit) break;
+      const lateness = nowMs - due;
+      this.recordLateness(lateness);
+      const slot = this.slots[s];
+      if (this.headerSize > 0) {
+        writeRtpHeader(slot, 0, PAYLOAD_TYPE_MP2T, false, this.seq, this.rtpTs[s], this.opts.ssrc);
+        this.seq = (this.seq + 1) & 0xffff;
+      }
+      this.inFlight++;
+      this.opts.sink.send(slot, this.datagramSize, this.onSent);
+      this.counters.datagramsSent++;
+      this.counters.bytesSent += this.datagramSize;
+      this.head++;
+    }
+  }
+
+  private recordLateness(ms: number): void {
+    if (ms > 1) this.counters.lateDatagrams++;
+    const v = ms < 0 ? 0 : ms;
+    if (v > this.latenessMaxMs) this.latenessMaxMs = v;
+    const b = Math.min(HIST_BUCKETS - 1, Math.floor(v / HIST_STEP_MS));
+    this.hist[b]++;
+    this.histCount++;
+  }
+
+  /** Lateness percentiles since the last call, then reset. */
+  takeLateness(): { p50Ms: number; p99Ms: number; maxMs: number; count: number } {
+    const r = { p50Ms: quantile(this.hist, this.histCount, 0.5), p99Ms: quantile(this.hist, this.histCount, 0.99), maxMs: this.latenessMaxMs, count: this.histCount };
+    this.hist.fill(0);
+    this.histCount = 0;
+    this.latenessMaxMs = 0;
+    return r;
+  }
+
+  private grow(newCap: number): void {
+    // A slot may be reused only after its send callback (dgram.send does not
+    // copy): growing allocates new slots and never touches in-flight ones.
+    const slots: Buffer[] = new Array(newCap);
+    const pool = Buffer.alloc(newCap * this.datagramSize);
+    const fill = new Uint8Array(newCap);
+    const due = new Float64Array(newCap).fill(NaN);
+    const startByte = new Float64Array(newCap);
+    const rtpTs = new Float64Array(newCap);
+    for (let i = 0; i < newCap; i++) slots[i] = pool.subarray(i * this.datagramSize, (i + 1) * this.datagramSize);
+    for (let k = this.head; k <= this.tail && k - this.head < this.cap; k++) {
+      const o = k % this.cap;
+      const n = k % newCap;
+      this.slots[o].copy(slots[n], 0, 0, this.datagramSize);
+      fill[n] = this.fill[o];
+      due[n] = this.due[o];
+      startByte[n] = this.startByte[o];
+      rtpTs[n] = this.rtpTs[o];
+    }
+    this.slots = slots;
+    this.fill = fill;
+    this.due = due;
+    this.startByte = startByte;
+    this.rtpTs = rtpTs;
+    this.cap = newCap;
+  }
+}
+
+function quantile(hist: Uint32Array, count: number, q: number): number {
+  if (count === 0) return 0;
+  const target = Math.ceil(count * q);
+  let acc = 0;
+  for (let i = 0; i < hist.length; i++) {
+    acc += hist[i];
+    if (acc >= target) return (i + 1) * HIST_STEP_MS;
+  }
+  return hist.length * HIST_STEP_MS;
+}

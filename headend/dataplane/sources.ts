@@ -1,0 +1,286 @@
+/**
+ * Channel sources. Each makes one attempt per `run()`: it resolves when the
+ * input ends and rejects with the reason it failed; the supervisor decides
+ * when to try again (after MediaMTX's staticsources: a source returns its
+ * error, the handler retries after a pause).
+ */
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { open } from 'node:fs/promises';
+import type { FfmpegSource, FileSource, UdpSource, ChannelConfig } from '../../core/lineup/config.js';
+import { TS_PACKET_SIZE } from '../../core/mpegts/packet.js';
+import { LoopRestamper } from '../../core/mpegts/restamp.js';
+import { RtpDepacketizer } from '../../core/rtp/depacketizer.js';
+import { ffmpegArgs, findFfmpeg, parseFfmpegLogLine, parseFfmpegStats, type FfmpegProgress } from './ffmpeg.js';
+
+/** What a source feeds. Chunks are borrowed: valid until the call returns. */
+export interface SourceSink {
+  data(chunk: Buffer): void;
+  /** The input restarted or skipped: timing and continuity are broken here. */
+  discontinuity(): void;
+  /** A source that can wait (file) reads on only while this is true. */
+  wantsMore(): boolean;
+  /** A line worth telling hotel IT (ffmpeg's errors, warnings). */
+  event(level: 'warn' | 'error' | 'info', message: string): void;
+}
+
+export interface Source {
+  /** One attempt. Resolves when the input ends, rejects with the reason it failed. */
+  run(sink: SourceSink, signal: AbortSignal): Promise<void>;
+  /** Source-specific status for the counters snapshot. */
+  status(): Record<string, number | string | null>;
+}
+
+export class SourceError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export function createSource(ch: ChannelConfig): Source {
+  switch (ch.source.type) {
+    case 'ffmpeg':
+      return new FfmpegProcessSource(ch.source, ch.name);
+    case 'udp':
+    case 'rtp':
+      return new DatagramSource(ch.source);
+    case 'file':
+      return new FileLoopSource(ch.source);
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+/** Runs ffmpeg; stdout is the TS, stderr its progress and errors. */
+export class FfmpegProcessSource implements Source {
+  private progress: FfmpegProgress | null = null;
+  private lastError: string | null = null;
+  private pid: number | null = null;
+
+  constructor(private readonly src: FfmpegSource, private readonly serviceName: string) {}
+
+  status(): Record<string, number | string | null> {
+    return {
+      ffmpegPid: this.pid,
+      ffmpegFps: this.progress?.fps ?? null,
+      ffmpegSpeed: this.progress?.speed ?? null,
+      ffmpegBitrateKbps: this.progress?.bitrateKbps ?? null,
+      ffmpegTimeS: this.progress?.timeS ?? null,
+      ffmpegLastError: this.lastError,
+    };
+  }
+
+  run(sink: SourceSink, signal: AbortSignal): Promise<void> {
+    const bin = findFfmpeg();
+    if (!bin) {
+      return Promise.reject(new SourceError('ROOMCAST_ERR_NO_FFMPEG', 'ffmpeg not found on PATH (install Debian ffmpeg, or npm install @ffmpeg-installer/ffmpeg)'));
+    }
+    return new Promise((resolve, reject) => {
+      const child = spawn(bin, ffmpegArgs(this.src, this.serviceName), { stdio: ['ignore', 'pipe', 'pipe'] });
+      this.pid = child.pid ?? null;
+      let stderrTail = '';
+      let settled = false;
+      const onAbort = (): void => {
+        child.kill('SIGKILL');
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      child.stdout.on('data', (chunk: Buffer) => sink.data(chunk));
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (text: string) => {
+        stderrTail = (stderrTail + text).slice(-4096);
+        const lines = stderrTail.split(/[\r\n]/);
+        stderrTail = lines.pop() ?? '';
+        for (const line of lines) this.onStderrLine(line, sink);
+      });
+      child.on('error', (err) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        reject(new SourceError('ROOMCAST_ERR_SPAWN', `cannot start ffmpeg: ${err.message}`));
+      });
+      child.on('close', (code, sig) => {
+        this.pid = null;
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted || code === 0) return resolve();
+        const why = sig ? `killed by ${sig}` : `exited with code ${code}`;
+        reject(new SourceError('ROOMCAST_ERR_FFMPEG_EXIT', `ffmpeg ${why}${this.lastError ? `: ${this.lastError}` : ''}`));
+      });
+    });
+  }
+
+  private onStderrLine(line: string, sink: SourceSink): void {
+    if (!line.trim()) return;
+    const stats = parseFfmpegStats(line);
+    if (stats) {
+      this.progress = stats;
+      return;
+    }
+    const log = parseFfmpegLogLine(line);
+    if (log) {
+      if (log.level === 'error') this.lastError = log.message;
+      sink.event(log.level === 'error' ? 'error' : 'warn', `ffmpeg: ${log.message}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+/** Receive buffer for multicast/unicast inputs: NETLAB.md gotcha 6 (208 KiB lost 19 % of a burst). */
+const RECV_BUFFER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * UDP or RTP input from an encoder or IRD that already sends the channel's TS:
+ * unicast, or multicast (ASM, or SSM with a source address).
+ */
+export class DatagramSource implements Source {
+  private depay: RtpDepacketizer | null = null;
+  private datagrams = 0;
+  private rtpSink: { data: (b: Buffer) => void; discontinuity: () => void } = { data: () => {}, discontinuity: () => {} };
+
+  constructor(private readonly src: UdpSource) {}
+
+  status(): Record<string, number | string | null> {
+    const c = this.depay?.counters;
+    return {
+      datagrams: this.datagrams,
+      rtpLost: c ? c.lost : null,
+      rtpReordered: c ? c.reordered : null,
+      rtpDuplicates: c ? c.duplicates : null,
+      rtpMalformed: c ? c.malformed + c.truncated : null,
+    };
+  }
+
+  run(sink: SourceSink, signal: AbortSignal): Promise<void> {
+    const { address, port, sourceAddress } = this.src;
+    const iface = this.src.interface ?? '0.0.0.0';
+    const multicast = isMulticast(address);
+    return new Promise((resolve, reject) => {
+      const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: RECV_BUFFER_BYTES });
+      if (this.src.type === 'rtp') {
+        this.rtpSink.data = (b) => sink.data(b);
+        this.rtpSink.discontinuity = () => sink.discontinuity();
+        const out = this.rtpSink;
+        this.depay = new RtpDepacketizer(
+          {
+            writePackets(buf: Buffer, off: number, count: number): void {
+              out.data(buf.subarray(off, off + count * TS_PACKET_SIZE));
+            },
+            discontinuity(): void {
+              out.discontinuity();
+            },
+          },
+          { reorderWindow: this.src.reorderWindow },
+        );
+      }
+      const depay = this.depay;
+      const finish = (err?: Error): void => {
+        signal.removeEventListener('abort', onAbort);
+        try {
+          sock.close();
+        } catch {
+          // already closed
+        }
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = (): void => finish();
+      signal.addEventListener('abort', onAbort, { once: true });
+      sock.on('error', (err) => finish(new SourceError('ROOMCAST_ERR_SOCKET', `${address}:${port}: ${err.message}`)));
+      sock.on('message', (msg) => {
+        this.datagrams++;
+        if (depay) depay.push(msg);
+        else sink.data(msg);
+      });
+      // NETLAB.md gotcha 3/4: bind first (to the group, so other groups on
+      // the same port stay out), then membership on the named interface.
+      sock.bind({ port, address: multicast ? address : this.src.interface ?? '0.0.0.0', exclusive: false }, () => {
+        try {
+          if (multicast) {
+            if (sourceAddress) sock.addSourceSpecificMembership(sourceAddress, address, iface);
+            else sock.addMembership(address, iface);
+          }
+        } catch (err) {
+          finish(new SourceError('ROOMCAST_ERR_JOIN', `cannot join ${sourceAddress ? sourceAddress + '@' : ''}${address} on ${iface}: ${(err as Error).message}`));
+        }
+      });
+    });
+  }
+}
+
+function isMulticast(addr: string): boolean {
+  const first = Number(addr.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
+
+// ---------------------------------------------------------------------------
+
+/** Read size for files: 1024 TS packets (192 KiB). */
+const FILE_CHUNK_PACKETS = 1024;
+
+/** Loops a .ts file forever; the pacer's demand paces reading, the restamper keeps timestamps continuous. */
+export class FileLoopSource implements Source {
+  private readonly restamper = new LoopRestamper();
+  private readonly buf = Buffer.alloc(FILE_CHUNK_PACKETS * TS_PACKET_SIZE);
+
+  constructor(private readonly src: FileSource) {}
+
+  status(): Record<string, number | string | null> {
+    return { fileLoops: this.restamper.counters.loops };
+  }
+
+  async run(sink: SourceSink, signal: AbortSignal): Promise<void> {
+    let fh;
+    try {
+      fh = await open(this.src.path, 'r');
+    } catch (err) {
+      throw new SourceError('ROOMCAST_ERR_FILE', `cannot open ${this.src.path}: ${(err as Error).message}`);
+    }
+    try {
+      let pos = 0;
+      let carry = 0; // bytes of a partial packet kept at the start of buf
+      let passBytes = 0;
+      while (!signal.aborted) {
+        if (!sink.wantsMore()) {
+          await sleep(10, signal);
+          continue;
+        }
+        const { bytesRead } = await fh.read(this.buf, carry, this.buf.length - carry, pos);
+        if (bytesRead === 0) {
+          if (passBytes < TS_PACKET_SIZE) throw new SourceError('ROOMCAST_ERR_FILE', `${this.src.path} holds no whole TS packet`);
+          pos = 0;
+          carry = 0;
+          passBytes = 0;
+          this.restamper.loop();
+          continue;
+        }
+        pos += bytesRead;
+        const avail = carry + bytesRead;
+        const whole = Math.floor(avail / TS_PACKET_SIZE);
+        // Restamp whole packets only when aligned; a file with garbage is
+        // passed on as it is (resync downstream counts it).
+        if (whole > 0 && this.buf[0] === 0x47) this.restamper.process(this.buf, 0, whole);
+        sink.data(this.buf.subarray(0, whole * TS_PACKET_SIZE));
+        passBytes += whole * TS_PACKET_SIZE;
+        carry = avail - whole * TS_PACKET_SIZE;
+        if (carry > 0) this.buf.copy(this.buf, 0, whole * TS_PACKET_SIZE, avail);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Data-plane worker thread: runs the channels it is given, one scheduler for
+ * all of them (a ~1 ms tick with 0.5 ms look-ahead, DESIGN.md "Pacing"), and
+ * posts a counters snapshot per channel once a second.
+ */
+import { parentPort } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import type { HeadendConfig } from '../../core/lineup/config.js';
+import { ChannelPipeline } from './channel.js';
+import type { FromWorker, ToWorker } from './messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('headend/dataplane/worker.js must run as a worker thread');
+
+const now = (): number => performance.now();
+const channels = new Map<number, ChannelPipeline>();
+let headend: HeadendConfig | null = null;
+
+function post(msg: FromWorker): void {
+  port!.postMessage(msg);
+}
+
+function log(level: 'debug' | 'info' | 'warn' | 'error', scope: string, message: string): void {
+  post({ type: 'log', level, scope, message });
+}
+
+// One scheduler for every channel on this thread. setInterval(1) fires every
+// ~1 ms; each pass sends what is due within the look-ahead.
+const ticker = setInterval(() => {
+  const t = now();
+  for (const ch of channels.values()) ch.tick(t);
+}, 1);
+
+const watchdog = setInterval(() => {
+  const t = now();
+  for (const ch of channels.values()) ch.watchdog(t);
+}, 250);
+
+const snapshots = setInterval(() => {
+  if (channels.size === 0) return;
+  const t = now();
+  post({ type: 'snapshot', channels: [...channels.values()].map((ch) => ch.snapshot(t)) });
+}, 1000);
+
+async function stopChannel(number: number): Promise<void> {
+  const ch = channels.get(number);
+  if (!ch) return;
+  channels.delete(number);
+  await ch.stop();
+  post({ type: 'stopped', number });
+}
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'init':
+      headend = msg.headend;
+      post({ type: 'ready' });
+      break;
+    case 'start': {
+      if (!headend) throw new Error('start before init');
+      const cfg = msg.channel;
+      const scope = `ch${cfg.number}`;
+      const ch = new ChannelPipeline(cfg, headend, now, (level, message) => log(level, scope, message));
+      channels.set(cfg.number, ch);
+      ch.start().catch((err: Error) => {
+        // Binding the output socket failed (bad interface address): the
+        // channel cannot send; say so and leave the others running.
+        channels.delete(cfg.number);
+        log('error', scope, `cannot open the output socket on ${headend?.interface}: ${err.message}`);
+      });
+      break;
+    }
+    case 'stop':
+      void stopChannel(msg.number);
+      break;
+    case 'shutdown':
+      clearInterval(ticker);
+      clearInterval(watchdog);
+      clearInterval(snapshots);
+      void Promise.all([...channels.keys()].map(stopChannel)).then(() => port.close());
+      break;
+  }
+});

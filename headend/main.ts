@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+/**
+ * roomcast-headend: reads channels.yaml, writes the SDP files and the M3U
+ * playlist, and runs every channel on the data-plane workers. The main thread
+ * keeps config, logging and (later) the API; the packets never touch it.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { ConfigError, type ChannelConfig, type LineupConfig } from '../core/lineup/config.js';
+import { channelSdp, lineupM3u, channelUrl } from '../core/lineup/playlist.js';
+import { loadLineupFile } from './config/load.js';
+import { createLogger, isLogLevel, type Logger } from './log.js';
+import { ffmpegMuxrateBps } from './dataplane/ffmpeg.js';
+import type { ChannelSnapshot, FromWorker, ToWorker } from './dataplane/messages.js';
+
+const USAGE = `Usage: roomcast-headend [options]
+
+  --config FILE       channel lineup (default ./channels.yaml)
+  --data DIR          where SDP files, the playlist and status go (default ./data)
+  --log-level LEVEL   debug | info | warn | error (default info)
+  --check-config      validate the configuration, print the result and exit
+  -h, --help          this text
+`;
+
+function mbps(bps: number): string {
+  return `${(bps / 1e6).toFixed(2)} Mbps`;
+}
+
+function describeBitrate(ch: ChannelConfig): string {
+  if (ch.cbrBitrateKbps !== null) return `${mbps(ch.cbrBitrateKbps * 1000)} CBR`;
+  if (ch.source.type === 'ffmpeg') {
+    const r = ffmpegMuxrateBps(ch.source);
+    if (r !== null) return `${mbps(r)} CBR (${ch.source.profile})`;
+  }
+  return 'as received';
+}
+
+function healthLine(s: ChannelSnapshot): string {
+  const t = s.tr101290;
+  const parts = [
+    `ch ${s.number} ${s.state}`,
+    `in ${mbps(s.inputBitrateBps)}`,
+    `out ${mbps(s.outputBitrateBps)}`,
+    `cc ${t.ccErrors ?? 0}`,
+    `pcr-max ${(t.pcrIntervalMaxMs ?? 0).toFixed(0)}ms`,
+    `late-p99 ${s.output.latenessP99Ms.toFixed(1)}ms`,
+    `restarts ${s.input.restarts}`,
+  ];
+  if (s.state !== 'ok' && s.input.lastError) parts.push(`last error: ${s.input.lastError}`);
+  return parts.join(' | ');
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+async function writePlaylists(cfg: LineupConfig, dataDir: string): Promise<void> {
+  await mkdir(join(dataDir, 'sdp'), { recursive: true });
+  for (const ch of cfg.channels) {
+    if (ch.transport === 'rtp' && ch.enabled) await writeAtomic(join(dataDir, 'sdp', `${ch.number}.sdp`), channelSdp(ch, cfg.headend));
+  }
+  await writeAtomic(join(dataDir, 'playlist.m3u'), lineupM3u(cfg.channels));
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        config: { type: 'string', default: './channels.yaml' },
+        data: { type: 'string', default: './data' },
+        'log-level': { type: 'string', default: 'info' },
+        'check-config': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const level = args['log-level'] ?? 'info';
+  if (!isLogLevel(level)) {
+    process.stderr.write(`--log-level: ${level} is not one of debug, info, warn, error\n`);
+    return 2;
+  }
+  const log = createLogger(level);
+  const configFile = resolve(args.config ?? './channels.yaml');
+  let cfg: LineupConfig;
+  try {
+    cfg = await loadLineupFile(configFile);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`roomcast-headend: refusing to start.\n${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (args['check-config']) {
+    process.stdout.write(`${configFile}: ok, ${cfg.channels.length} channels\n`);
+    return 0;
+  }
+  const dataDir = resolve(args.data ?? './data');
+  await writePlaylists(cfg, dataDir);
+  return run(cfg, dataDir, log);
+}
+
+async function run(cfg: LineupConfig, dataDir: string, log: Logger): Promise<number> {
+  const { headend } = cfg;
+  const channels = cfg.channels.filter((c) => c.enabled);
+  log.info(`roomcast-headend: ${channels.length} channels on interface ${headend.interface} (ttl ${headend.ttl}), ${headend.workers} data-plane worker${headend.workers > 1 ? 's' : ''}; playlist ${join(dataDir, 'playlist.m3u')}`);
+  if (headend.interface.startsWith('127.')) {
+    log.info('multicast stays on loopback; set headend.interface to the IPTV interface address to reach STBs');
+  }
+  const latest = new Map<number, ChannelSnapshot>();
+  const workers: Worker[] = [];
+  for (let w = 0; w < headend.workers; w++) {
+    const worker = new Worker(new URL('./dataplane/worker.js', import.meta.url));
+    worker.on('message', (msg: FromWorker) => {
+      switch (msg.type) {
+        case 'log':
+          log.child(msg.scope)[msg.level](msg.message);
+          break;
+        case 'snapshot':
+          for (const s of msg.channels) latest.set(s.number, s);
+          break;
+        default:
+          break;
+      }
+    });
+    worker.on('error', (err) => log.error(`data-plane worker ${w} crashed: ${err.stack ?? err.message}`));
+    const send = (m: ToWorker): void => worker.postMessage(m);
+    send({ type: 'init', headend });
+    workers.push(worker);
+  }
+  channels.forEach((ch, i) => {
+    log.info(`channel ${ch.number} "${ch.name}" [${ch.group}] → ${channelUrl(ch)} (${ch.transport}), ${describeBitrate(ch)}, source ${ch.source.type}`);
+    workers[i % workers.length].postMessage({ type: 'start', channel: ch } satisfies ToWorker);
+  });
+
+  const statusFile = join(dataDir, 'status.json');
+  let writing = false;
+  const statusTimer = setInterval(() => {
+    if (writing) return;
+    writing = true;
+    const body = JSON.stringify({ at: new Date().toISOString(), channels: [...latest.values()].sort((a, b) => a.number - b.number) }, null, 1);
+    writeAtomic(statusFile, body)
+      .catch((err: Error) => log.warn(`cannot write ${statusFile}: ${err.message}`))
+      .finally(() => {
+        writing = false;
+      });
+  }, 1000);
+  const healthTimer = setInterval(() => {
+    for (const ch of channels) {
+      const s = latest.get(ch.number);
+      log.info(s ? healthLine(s) : `ch ${ch.number} no report from its worker yet`);
+    }
+  }, headend.healthIntervalS * 1000);
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const stop = (sig: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${sig}: stopping ${channels.length} channels`);
+      clearInterval(statusTimer);
+      clearInterval(healthTimer);
+      const force = setTimeout(() => resolveExit(0), 3000);
+      Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((r) => {
+              w.once('exit', () => r());
+              w.postMessage({ type: 'shutdown' } satisfies ToWorker);
+            }),
+        ),
+      ).then(() => {
+        clearTimeout(force);
+        resolveExit(0);
+      });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`roomcast-headend: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

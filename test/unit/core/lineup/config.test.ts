@@ -1,0 +1,91 @@
+import t from 'tap';
+import { ConfigError, validateLineup, isIpv4Multicast } from '../../../../core/lineup/config.js';
+import { parseLineupYaml } from '../../../../headend/config/load.js';
+import { readFileSync } from 'node:fs';
+
+const good = {
+  channels: [
+    { number: 1, name: 'One', multicast: { group: '239.255.1.1', port: 5000 }, source: { type: 'udp', address: '239.255.9.1', port: 6000 } },
+  ],
+};
+
+function problems(doc: unknown): string[] {
+  try {
+    validateLineup(doc);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+t.test('the bundled channels.yaml is valid and has at least 4 channels on loopback', async (t) => {
+  const cfg = parseLineupYaml(readFileSync(new URL('../../../../channels.yaml', import.meta.url), 'utf8'));
+  t.ok(cfg.channels.length >= 4);
+  t.equal(cfg.headend.interface, '127.0.0.1');
+  t.ok(Object.isFrozen(cfg.channels[0].multicast), 'config is frozen');
+});
+
+t.test('defaults are filled in', async (t) => {
+  const cfg = validateLineup(good);
+  t.equal(cfg.headend.interface, '127.0.0.1');
+  t.equal(cfg.headend.ttl, 1);
+  t.equal(cfg.headend.workers, 1);
+  t.equal(cfg.channels[0].transport, 'rtp');
+  t.equal(cfg.channels[0].group, 'General');
+  t.equal(cfg.channels[0].source.stallMs, 3000);
+});
+
+t.test('lists every problem with its path, not just the first', async (t) => {
+  const p = problems({
+    headend: { interface: '10.0.0.300', colour: 'blue' },
+    channels: [
+      { number: 1, name: 'A', multicast: { group: '239.1.1.300', port: 5000 }, source: { type: 'udp', address: '239.1.1.1', port: 1 } },
+      { number: 1, name: 'B', multicast: { group: '239.1.1.2', port: 70000 }, source: { type: 'ffmpeg' } },
+      { number: 3, name: 'C', multicast: { group: '239.1.1.2', port: 5000 }, source: { type: 'srt' } },
+      { number: 4, name: 'D', multicast: { group: '239.1.1.2', port: 5000 }, source: { type: 'file', path: 'x.ts' } },
+    ],
+  });
+  t.same(p.sort(), [
+    'channels[0].multicast.group: 239.1.1.300 is not an IPv4 multicast address',
+    'channels[1].multicast.port: 70000 is not an integer from 1024 to 65535',
+    'channels[1].number: 1 is already used by channels[0]',
+    'channels[1].source.url: is required',
+    'channels[2].source.type: "srt" is not one of ffmpeg, udp, rtp, file',
+    'channels[3].multicast: 239.1.1.2:5000 is already used by channels[2]',
+    'headend.colour: unknown key (allowed here: interface, ttl, workers, pacingDelayMs, healthIntervalS)',
+    'headend.interface: 10.0.0.300 is not an IPv4 address',
+  ].sort());
+});
+
+t.test('refuses link-local control groups, odd RTP ports and SSM on unicast', async (t) => {
+  const p = problems({
+    channels: [
+      { number: 1, name: 'A', multicast: { group: '224.0.0.22', port: 5001 }, source: { type: 'rtp', address: '10.1.1.1', port: 6000, source: '10.1.1.2' } },
+    ],
+  });
+  t.same(p.sort(), [
+    'channels[0].multicast.group: 224.0.0.22 is in 224.0.0.0/24, reserved for link-local control traffic (RFC 5771)',
+    'channels[0].multicast.port: 5001 is odd; RTP wants an even port (RFC 3550 §11), or set transport: udp',
+    'channels[0].source.source: an SSM source needs a multicast address, and 10.1.1.1 is not one',
+  ].sort());
+});
+
+t.test('YAML syntax errors are reported with line and column', async (t) => {
+  t.throws(() => parseLineupYaml('channels:\n  - number: 1\n   name: x\n'), /line \d+, column \d+/);
+  let err: unknown;
+  try {
+    parseLineupYaml('channels: [1, 2\n');
+  } catch (e) {
+    err = e;
+  }
+  t.ok(err instanceof ConfigError, 'a ConfigError, not a crash');
+});
+
+t.test('multicast address checks', async (t) => {
+  t.ok(isIpv4Multicast('239.255.0.1'));
+  t.ok(isIpv4Multicast('224.0.0.1'));
+  t.notOk(isIpv4Multicast('240.0.0.1'));
+  t.notOk(isIpv4Multicast('239.255.0.01'));
+  t.notOk(isIpv4Multicast('192.168.1.1'));
+});

@@ -1,0 +1,163 @@
+import t from 'tap';
+import { PcrPacer, type DatagramSink } from '../../../../headend/dataplane/pacer.js';
+import { TS_PACKET_SIZE, tsPid } from '../../../../core/mpegts/packet.js';
+import { createRtpHeader, parseRtpHeader } from '../../../../core/rtp/header.js';
+import { makeCbrStream } from '../../../helpers/ts-gen.js';
+
+interface Sent {
+  atMs: number;
+  bytes: Buffer;
+}
+
+function harness(opts: { transport?: 'rtp' | 'udp'; cbrBitrateBps?: number | null; maxSlots?: number; delayMs?: number } = {}) {
+  const sent: Sent[] = [];
+  let now = 1000;
+  const sink: DatagramSink = {
+    send(buf, len, done) {
+      sent.push({ atMs: now, bytes: Buffer.from(buf.subarray(0, len)) });
+      done();
+    },
+  };
+  const pacer = new PcrPacer({
+    transport: opts.transport ?? 'rtp',
+    sink,
+    delayMs: opts.delayMs ?? 100,
+    cbrBitrateBps: opts.cbrBitrateBps ?? null,
+    live: false,
+    ssrc: 0x12345678,
+    initialSequenceNumber: 65530,
+    maxSlots: opts.maxSlots,
+  });
+  return {
+    pacer,
+    sent,
+    get now() {
+      return now;
+    },
+    /** Advance the fake clock 1 ms at a time, ticking the pacer. */
+    run(ms: number) {
+      for (let i = 0; i < ms; i++) {
+        now += 1;
+        pacer.tick(now);
+      }
+    },
+    write(ts: Buffer, from: number, count: number) {
+      pacer.writePackets(ts, from * TS_PACKET_SIZE, count, now);
+    },
+  };
+}
+
+// 8 Mbps: 1 MB/s = 5319 packets/s; a PCR every 40 ms = every 212.8 packets.
+// Use 210 packets per 40 ms (≈ 7.9 Mbps) so the schedule is exact.
+const PCR_STEP = 40 * 27_000; // 40 ms in 27 MHz ticks
+const PER_PCR = 210;
+
+t.test('spreads the bytes between two PCRs evenly: one datagram every 40/30 ms, never a burst', async (t) => {
+  const h = harness();
+  const { ts } = makeCbrStream({ count: PER_PCR * 30 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  // Feed in real time: one PCR interval of packets every 40 ms.
+  for (let k = 0; k < 30; k++) {
+    h.write(ts, k * PER_PCR, PER_PCR);
+    h.run(40);
+  }
+  h.write(ts, 30 * PER_PCR, 1);
+  h.run(300);
+  t.ok(h.sent.length >= 29 * 30, `sent ${h.sent.length} datagrams`);
+  // 210 packets = 30 datagrams per 40 ms → 1.333 ms apart: at most 1 datagram in a 1 ms tick... plus look-ahead: ≤ 2.
+  const perTick = new Map<number, number>();
+  for (const s of h.sent) perTick.set(s.atMs, (perTick.get(s.atMs) ?? 0) + 1);
+  t.ok(Math.max(...perTick.values()) <= 2, `max datagrams per 1 ms tick: ${Math.max(...perTick.values())}`);
+  t.equal(h.pacer.counters.reanchors, 0);
+});
+
+t.test('RTP header: PT 33, sequence wraps 65535 → 0, SSRC constant, timestamp = PCR / 300 interpolated', async (t) => {
+  const h = harness();
+  const { ts, pcrAt } = makeCbrStream({ count: PER_PCR * 4 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  for (let k = 0; k < 4; k++) {
+    h.write(ts, k * PER_PCR, PER_PCR);
+    h.run(40);
+  }
+  h.write(ts, 4 * PER_PCR, 1);
+  h.run(300);
+  const hdr = createRtpHeader();
+  let expectSeq = 65530;
+  for (const [i, s] of h.sent.entries()) {
+    t.equal(parseRtpHeader(s.bytes, s.bytes.length, hdr), 0);
+    t.equal(hdr.payloadType, 33);
+    t.equal(hdr.ssrc, 0x12345678);
+    t.equal(hdr.sequenceNumber, expectSeq, `seq of datagram ${i}`);
+    expectSeq = (expectSeq + 1) & 0xffff;
+    t.equal(hdr.payloadLength, 7 * TS_PACKET_SIZE);
+    // The first packet of datagram i is packet 7i; its PCR by linear interpolation.
+    const first = i * 7;
+    const k = Math.floor(first / PER_PCR);
+    const pcr = pcrAt.get(k * PER_PCR)! + ((first - k * PER_PCR) / PER_PCR) * PCR_STEP;
+    t.equal(hdr.timestamp, Math.floor(pcr / 300) >>> 0, `timestamp of datagram ${i}`);
+    if (i > 40) break;
+  }
+});
+
+t.test('raw UDP transport: every datagram starts with 0x47 and carries 7 packets', async (t) => {
+  const h = harness({ transport: 'udp' });
+  const { ts } = makeCbrStream({ count: PER_PCR * 3 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  for (let k = 0; k < 3; k++) {
+    h.write(ts, k * PER_PCR, PER_PCR);
+    h.run(40);
+  }
+  h.write(ts, 3 * PER_PCR, 1);
+  h.run(300);
+  t.ok(h.sent.length > 80);
+  for (const s of h.sent) {
+    t.equal(s.bytes.length, 1316);
+    for (let p = 0; p < 7; p++) if (s.bytes[p * 188] !== 0x47) t.fail('datagram not aligned');
+  }
+  // Bytes come out in order and complete.
+  const out = Buffer.concat(h.sent.map((s) => s.bytes));
+  t.same(out, ts.subarray(0, out.length));
+});
+
+t.test('CBR stuffing adds null packets up to the configured rate', async (t) => {
+  // Input 210 packets per 40 ms ≈ 7.9 Mbps; ask for 10 Mbps.
+  const h = harness({ transport: 'udp', cbrBitrateBps: 10_000_000 });
+  const { ts } = makeCbrStream({ count: PER_PCR * 25 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  for (let k = 0; k < 25; k++) {
+    h.write(ts, k * PER_PCR, PER_PCR);
+    h.run(40);
+  }
+  h.write(ts, 25 * PER_PCR, 1);
+  h.run(400);
+  const wanted = Math.floor((10_000_000 / 8) * 0.04 / 188) - PER_PCR; // per interval
+  t.equal(h.pacer.counters.nullPacketsInserted, wanted * 25);
+  let nulls = 0;
+  for (const s of h.sent) for (let p = 0; p < s.bytes.length; p += 188) if (tsPid(s.bytes, p) === 0x1fff) nulls++;
+  t.ok(nulls > 0 && nulls <= wanted * 25);
+});
+
+t.test('a full ring drops new packets and counts them instead of growing without bound', async (t) => {
+  const h = harness({ maxSlots: 64 });
+  const { ts } = makeCbrStream({ count: 2000, pcrEvery: 2000, pcrStep27M: PCR_STEP });
+  h.write(ts, 0, 2000); // no second PCR: nothing becomes due, nothing is sent
+  t.equal(h.pacer.queuedDatagrams, 64);
+  t.ok(h.pacer.counters.overflowPackets > 0);
+  t.equal(h.pacer.counters.packetsIn + h.pacer.counters.overflowPackets, 2000);
+});
+
+t.test('a stalled input is re-anchored: output resumes evenly instead of bursting to catch up', async (t) => {
+  const h = harness();
+  const { ts } = makeCbrStream({ count: PER_PCR * 20 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  for (let k = 0; k < 10; k++) {
+    h.write(ts, k * PER_PCR, PER_PCR);
+    h.run(40);
+  }
+  h.run(1000); // the input stalls for a second
+  const before = h.sent.length;
+  for (let k = 10; k < 20; k++) {
+    h.write(ts, k * PER_PCR, PER_PCR);
+    h.run(40);
+  }
+  h.run(300);
+  t.ok(h.pacer.counters.reanchors >= 1);
+  const perTick = new Map<number, number>();
+  for (const s of h.sent.slice(before)) perTick.set(s.atMs, (perTick.get(s.atMs) ?? 0) + 1);
+  t.ok(Math.max(...perTick.values()) <= 2, `max per tick after the stall: ${Math.max(...perTick.values())}`);
+});
