@@ -82,7 +82,6 @@ export class PcrPacer {
   private readonly datagramSize: number;
   private readonly maxSlots: number;
   private slots: Buffer[] = [];
-  private fill!: Uint8Array; // packets in each slot
   private due!: Float64Array; // ms on the performance clock; NaN while untimed
   private startByte!: Float64Array; // stream byte index of the slot's first packet
   private rtpTs!: Float64Array;
@@ -90,7 +89,8 @@ export class PcrPacer {
   /** Ring indices as ever-increasing counters; slot = counter % cap. */
   private head = 0; // next to send
   private timed = 0; // [head, timed) have due times
-  private tail = 0; // slot being filled (fill may be 0)
+  private tail = 0; // slot being filled
+  private tailFill = 0; // packets in the tail slot
   private inFlight = 0; // sent but send callback not yet called
   private bytesIn = 0;
   private pcrPid = -1;
@@ -165,22 +165,19 @@ export class PcrPacer {
       this.grow(Math.min(this.cap * 2, this.maxSlots));
     }
     const s = this.tail % this.cap;
-    const n = this.fill[s];
-    if (n === 0) this.startByte[s] = this.bytesIn;
-    const slot = this.slots[s];
-    slot.set(buf.subarray(p, p + TS_PACKET_SIZE), this.headerSize + n * TS_PACKET_SIZE);
+    const n = this.tailFill;
+    if (n === 0) {
+      this.startByte[s] = this.bytesIn;
+      this.due[s] = NaN;
+    }
+    this.slots[s].set(buf.subarray(p, p + TS_PACKET_SIZE), this.headerSize + n * TS_PACKET_SIZE);
     this.bytesIn += TS_PACKET_SIZE;
     this.counters.packetsIn++;
     if (n + 1 === TS_PER_DATAGRAM) {
-      this.fill[s] = TS_PER_DATAGRAM;
+      this.tailFill = 0;
       this.tail++;
-      if (this.tail - this.head < this.cap) {
-        const t = this.tail % this.cap;
-        this.fill[t] = 0;
-        this.due[t] = NaN;
-      }
     } else {
-      this.fill[s] = n + 1;
+      this.tailFill = n + 1;
     }
   }
 
@@ -265,7 +262,7 @@ export class PcrPacer {
     while (this.timed - this.head < this.cap) {
       const k = this.timed;
       const s = k % this.cap;
-      if (k > this.tail || (k === this.tail && this.fill[s] === 0)) break;
+      if (k > this.tail || (k === this.tail && this.tailFill === 0)) break;
       const b = this.startByte[s];
       if (b >= endByte) break;
       const linear = rate > 0 ? fromLinear + (b - fromByte) / rate : endLinear;
@@ -322,7 +319,6 @@ export class PcrPacer {
     // copy): growing allocates new slots and never touches in-flight ones.
     const slots: Buffer[] = new Array(newCap);
     const pool = Buffer.alloc(newCap * this.datagramSize);
-    const fill = new Uint8Array(newCap);
     const due = new Float64Array(newCap).fill(NaN);
     const startByte = new Float64Array(newCap);
     const rtpTs = new Float64Array(newCap);
@@ -331,13 +327,11 @@ export class PcrPacer {
       const o = k % this.cap;
       const n = k % newCap;
       this.slots[o].copy(slots[n], 0, 0, this.datagramSize);
-      fill[n] = this.fill[o];
       due[n] = this.due[o];
       startByte[n] = this.startByte[o];
       rtpTs[n] = this.rtpTs[o];
     }
     this.slots = slots;
-    this.fill = fill;
     this.due = due;
     this.startByte = startByte;
     this.rtpTs = rtpTs;

@@ -12,7 +12,7 @@ export interface SupervisorOptions {
   /** An attempt that ran this long resets the backoff. */
   healthyAfterMs: number;
   now: () => number;
-  onEvent: (level: 'info' | 'warn' | 'error', message: string) => void;
+  onEvent: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
 export const SupervisorState = {
@@ -76,6 +76,7 @@ export class Supervisor {
         error = this.failReason ?? (this.stopping ? null : 'input ended');
       } catch (err) {
         error = this.failReason ?? (err as Error).message;
+        if (!(err instanceof Error && err.name === "SourceError")) this.opts.onEvent("debug", `attempt threw: ${(err as Error).stack}`);
       }
       if (this.stopping) break;
       const ranMs = this.opts.now() - this.attemptStartedAtMs;

@@ -161,3 +161,20 @@ t.test('a stalled input is re-anchored: output resumes evenly instead of burstin
   for (const s of h.sent.slice(before)) perTick.set(s.atMs, (perTick.get(s.atMs) ?? 0) + 1);
   t.ok(Math.max(...perTick.values()) <= 2, `max per tick after the stall: ${Math.max(...perTick.values())}`);
 });
+
+t.test('a ring filled to the last slot keeps every byte in order once it drains (regression: stale tail slot)', async (t) => {
+  const h = harness({ transport: 'udp', maxSlots: 64 });
+  const { ts } = makeCbrStream({ count: 64 * 7 * 3, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  h.write(ts, 0, 64 * 7); // exactly full: tail - head == capacity
+  t.equal(h.pacer.queuedDatagrams, 64);
+  t.equal(h.pacer.counters.overflowPackets, 0);
+  h.run(400);
+  t.doesNotThrow(() => h.write(ts, 64 * 7, 50 * 7));
+  h.run(400);
+  h.write(ts, 114 * 7, 30 * 7);
+  h.run(1000);
+  t.equal(h.pacer.counters.overflowPackets, 0);
+  const out = Buffer.concat(h.sent.map((s) => s.bytes));
+  t.ok(out.length >= 110 * 1316, `sent ${out.length} bytes`);
+  t.ok(out.equals(ts.subarray(0, out.length)), 'output equals input byte for byte');
+});
