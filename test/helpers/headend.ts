@@ -1,0 +1,101 @@
+/**
+ * Runs the built headend (`dist/headend/main.js`, as `npm test` builds it
+ * first) as a real process, on loopback or inside a netlab namespace, and
+ * reads its `status.json` counters.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ChannelSnapshot } from '../../headend/dataplane/messages.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const HEADEND_MAIN = join(REPO_ROOT, 'dist/headend/main.js');
+export const FIXTURES = join(REPO_ROOT, 'test/fixtures');
+
+export interface RunningHeadend {
+  proc: ChildProcess;
+  dataDir: string;
+  /** Everything the headend printed so far. */
+  output(): string;
+  status(): Promise<ChannelSnapshot[]>;
+  /** Poll status.json every 100 ms until `pred` holds; throws after `timeoutMs` with the last status. */
+  waitFor(pred: (chs: ChannelSnapshot[]) => boolean, timeoutMs: number, what: string): Promise<ChannelSnapshot[]>;
+  stop(): Promise<number | null>;
+}
+
+export async function tempDir(prefix = 'roomcast-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/**
+ * Start the headend on `yaml`. `wrap` prefixes the argv (e.g. `ip netns exec NS`).
+ * The process is killed at test teardown if the caller forgets.
+ */
+export async function startHeadend(yaml: string, opts: { wrap?: string[]; args?: string[] } = {}): Promise<RunningHeadend> {
+  const dataDir = await tempDir();
+  const config = join(dataDir, 'channels.yaml');
+  await writeFile(config, yaml);
+  const argv = [...(opts.wrap ?? []), process.execPath, HEADEND_MAIN, '--config', config, '--data', dataDir, ...(opts.args ?? [])];
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS; // tap's loaders are not for the built program
+  const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  process.once('exit', () => proc.kill('SIGKILL'));
+  const status = async (): Promise<ChannelSnapshot[]> => {
+    try {
+      return (JSON.parse(await readFile(join(dataDir, 'status.json'), 'utf8')) as { channels: ChannelSnapshot[] }).channels;
+    } catch {
+      return [];
+    }
+  };
+  return {
+    proc,
+    dataDir,
+    output: () => out,
+    status,
+    async waitFor(pred, timeoutMs, what) {
+      const until = Date.now() + timeoutMs;
+      let last: ChannelSnapshot[] = [];
+      while (Date.now() < until) {
+        last = await status();
+        if (last.length > 0 && pred(last)) return last;
+        if (proc.exitCode !== null) break;
+        await sleep(100);
+      }
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last status: ${JSON.stringify(last.map((c) => ({ n: c.number, state: c.state, in: c.inputBitrateBps, err: c.input.lastError })))}\nheadend output:\n${out.slice(-3000)}`);
+    },
+    async stop() {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** Run the headend to completion (for config errors): exit code and output. */
+export async function runHeadendOnce(yaml: string, args: string[] = []): Promise<{ code: number | null; output: string }> {
+  const dataDir = await tempDir();
+  const config = join(dataDir, 'channels.yaml');
+  await writeFile(config, yaml);
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [HEADEND_MAIN, '--config', config, '--data', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    proc.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, output: out });
+    });
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * The built headend as a process on loopback, fed by real peers: ffmpeg
+ * sends the fixture as raw UDP and as RTP (`-f rtp_mpegts`), and the test
+ * throws garbage and truncated datagrams at the same ports. Runs everywhere
+ * (no namespaces needed).
+ */
+import t from 'tap';
+import dgram from 'node:dgram';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FIXTURES, runHeadendOnce, startHeadend } from '../helpers/headend.js';
+
+const FIXTURE = join(FIXTURES, 'h264-aac-1s-gop.ts');
+// Unique ports per run so parallel test files never collide.
+const BASE = 20000 + (process.pid % 2000) * 8;
+const UDP_IN = BASE;
+const RTP_IN = BASE + 2;
+
+function feeder(kind: 'udp' | 'rtp', port: number): ChildProcess {
+  const out = kind === 'udp' ? ['-f', 'mpegts', `udp://127.0.0.1:${port}?pkt_size=1316`] : ['-f', 'rtp_mpegts', `rtp://127.0.0.1:${port}`];
+  // -re -stream_loop -1: a live encoder stand-in; killed by the test (bounded by the test timeout).
+  const p = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', FIXTURE, '-c', 'copy', ...out], { stdio: 'ignore' });
+  return p;
+}
+
+t.test('a configuration with five mistakes is refused with all five listed, and nothing starts', async (t) => {
+  const yaml = `
+headend:
+  interface: 127.0.0.1
+channels:
+  - number: 1
+    name: One
+    multicast: { group: 239.1.1.300, port: 5000 }
+    source: { type: ffmpeg, url: "testsrc", format: lavfi }
+  - number: 1
+    name: Two
+    multicast: { group: 239.1.1.2, port: 5000 }
+    source: { type: udp, port: 1234 }
+  - number: 3
+    name: Three
+    multicast: { group: 239.1.1.2, port: 5000 }
+    source: { type: file, path: x.ts, speed: 2 }
+`;
+  const { code, output } = await runHeadendOnce(yaml);
+  t.equal(code, 2, 'exits non-zero');
+  const expected = [
+    'channels[0].multicast.group: 239.1.1.300 is not an IPv4 multicast address',
+    'channels[1].number: 1 is already used by channels[0]',
+    'channels[1].source.address: is required',
+    'channels[2].source.speed: unknown key (allowed here: type, stallMs, path)',
+    'channels[2].multicast: 239.1.1.2:5000 is already used by channels[1]',
+  ];
+  for (const line of expected) t.match(output, line, line);
+  t.match(output, /5 problems/);
+  t.notMatch(output, /channel 1 "/, 'no channel was started');
+});
+
+t.test('UDP and RTP inputs: garbage and truncated datagrams are counted, a garbage-only input is restarted, other channels untouched', { timeout: 90_000 }, async (t) => {
+  const yaml = `
+headend: { interface: 127.0.0.1, pacingDelayMs: 200 }
+channels:
+  - number: 1
+    name: UDP in
+    multicast: { group: 239.255.200.1, port: ${BASE + 4} }
+    source: { type: udp, address: 127.0.0.1, port: ${UDP_IN}, stallMs: 1500 }
+  - number: 2
+    name: RTP in
+    multicast: { group: 239.255.200.2, port: ${BASE + 4} }
+    source: { type: rtp, address: 127.0.0.1, port: ${RTP_IN} }
+  - number: 3
+    name: File loop
+    multicast: { group: 239.255.200.3, port: ${BASE + 4} }
+    source: { type: file, path: ${FIXTURE} }
+`;
+  const he = await startHeadend(yaml);
+  t.teardown(() => he.stop());
+  let udpFeed = feeder('udp', UDP_IN);
+  const rtpFeed = feeder('rtp', RTP_IN);
+  t.teardown(() => {
+    udpFeed.kill('SIGKILL');
+    rtpFeed.kill('SIGKILL');
+  });
+  await he.waitFor((chs) => chs.length === 3 && chs.every((c) => c.state === 'ok'), 15_000, 'all three channels ok');
+
+  const sock = dgram.createSocket('udp4');
+  t.teardown(() => sock.close());
+  const send = (buf: Buffer, port: number): Promise<void> =>
+    new Promise((resolve) => sock.send(buf, port, '127.0.0.1', () => resolve()));
+
+  // 1. Garbage mixed into a live UDP feed: counted, the channel keeps playing.
+  for (let i = 0; i < 50; i++) await send(randomBytes(1 + (i * 37) % 1400), UDP_IN);
+  // Truncated and hostile RTP: shorter than a header, wrong version, bad padding.
+  const hostile = [Buffer.alloc(3), Buffer.from([0x00, 33, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]), Buffer.from([0xa0, 33, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xff])];
+  for (let i = 0; i < 30; i++) await send(hostile[i % hostile.length], RTP_IN);
+  await sleep(1500);
+  let chs = await he.status();
+  const udp = chs.find((c) => c.number === 1)!;
+  const rtp = chs.find((c) => c.number === 2)!;
+  t.ok(udp.input.syncLosses + udp.input.bytesSkipped > 0, `UDP garbage counted: ${udp.input.syncLosses} sync losses, ${udp.input.bytesSkipped} bytes skipped`);
+  t.equal(udp.state, 'ok', 'UDP channel still ok');
+  t.ok(Number(rtp.input.source.rtpMalformed) >= 20, `RTP malformed counted: ${rtp.input.source.rtpMalformed}`);
+  t.equal(rtp.state, 'ok', 'RTP channel still ok');
+  t.equal(udp.input.restarts, 0);
+  t.equal(rtp.input.restarts, 0);
+
+  // 2. The UDP encoder dies and only garbage arrives: restarted, with the reason.
+  udpFeed.kill('SIGKILL');
+  const garbageUntil = Date.now() + 3000;
+  while (Date.now() < garbageUntil) {
+    await send(randomBytes(1316).fill(0x00, 0, 1), UDP_IN); // never starts with 0x47
+    await sleep(20);
+  }
+  chs = await he.waitFor((c) => c[0].input.restarts >= 1, 5000, 'UDP input restarted');
+  t.match(chs[0].input.lastError ?? '', /^garbage: data arrives but no TS packet/, `reason: ${chs[0].input.lastError}`);
+
+  // 3. Silence: the next attempt stalls and says so.
+  chs = await he.waitFor((c) => /^stalled/.test(c[0].input.lastError ?? ''), 6000, 'a stalled attempt');
+  t.pass(`stall reason: ${chs[0].input.lastError}`);
+
+  // 4. The encoder comes back: the channel is ok again without a headend restart.
+  udpFeed = feeder('udp', UDP_IN);
+  await he.waitFor((c) => c[0].state === 'ok', 15_000, 'UDP channel back');
+
+  // The other channels never restarted and never stopped sending.
+  chs = await he.status();
+  for (const n of [2, 3]) {
+    const c = chs.find((x) => x.number === n)!;
+    t.equal(c.input.restarts, 0, `channel ${n} never restarted`);
+    t.equal(c.state, 'ok', `channel ${n} ok`);
+    t.ok(c.outputBitrateBps > 200_000, `channel ${n} sending ${c.outputBitrateBps} bps`);
+  }
+  t.equal(chs[2].tr101290.ccErrors, 0, 'file loop: no CC error across loops');
+  const log = he.output();
+  t.match(log, /\[ch1\] input failed after .*garbage/, 'the restart and its reason are logged');
+  await readFile(join(he.dataDir, 'playlist.m3u'), 'utf8').then((m3u) => t.match(m3u, /udp:|rtp:\/\/@239\.255\.200\.1/));
+});
