@@ -23,9 +23,9 @@ export type Transport = (typeof Transport)[keyof typeof Transport];
 export const TranscodeProfile = {
   /** No transcode: the input is already H.264/AAC (or what the STBs decode); remux only. */
   copy: 'copy',
-  /** 640x360 25 fps H.264 ~1.2 Mbps + AAC 96 kbps, CBR mux 1.6 Mbps. */
+  /** 640x360 25 fps H.264 1.2 Mbps + AAC 96 kbps, CBR mux 1.62 Mbps. */
   sd: 'sd',
-  /** 1280x720 25 fps H.264 ~4 Mbps + AAC 128 kbps, CBR mux 5 Mbps. */
+  /** 1280x720 25 fps H.264 4 Mbps + AAC 128 kbps, CBR mux 5.16 Mbps. */
   hd: 'hd',
 } as const;
 export type TranscodeProfile = (typeof TranscodeProfile)[keyof typeof TranscodeProfile];

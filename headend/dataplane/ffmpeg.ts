@@ -36,20 +36,30 @@ interface ProfileSpec {
 
 /** Built-in transcode profiles (names in core/lineup TranscodeProfile). */
 export const PROFILES: Record<'sd' | 'hd', ProfileSpec> = {
-  sd: { width: 640, height: 360, fps: 25, videoKbps: 1200, audioKbps: 96, muxKbps: 1600 },
-  hd: { width: 1280, height: 720, fps: 25, videoKbps: 4000, audioKbps: 128, muxKbps: 5000 },
+  sd: { width: 640, height: 360, fps: 25, videoKbps: 1200, audioKbps: 96, muxKbps: 1620 },
+  hd: { width: 1280, height: 720, fps: 25, videoKbps: 4000, audioKbps: 128, muxKbps: 5160 },
 };
+
+/**
+ * The CBR mux rate of a transcoding source, kbit/s: the profile's, or enough
+ * for an overridden video bitrate plus audio and 25 % TS/PES overhead.
+ */
+function muxKbps(src: FfmpegSource, p: ProfileSpec): number {
+  if (src.muxrateKbps !== null) return src.muxrateKbps;
+  const vk = src.videoBitrateKbps ?? p.videoKbps;
+  return Math.max(p.muxKbps, Math.ceil((vk + p.audioKbps) * 1.25));
+}
 
 /** The mux rate a source produces, bits/s, or null when it is not known in advance (copy). */
 export function ffmpegMuxrateBps(src: FfmpegSource): number | null {
-  if (src.muxrateKbps !== null) return src.muxrateKbps * 1000;
-  if (src.profile === 'copy') return null;
-  return PROFILES[src.profile].muxKbps * 1000;
+  if (src.profile === 'copy') return src.muxrateKbps !== null ? src.muxrateKbps * 1000 : null;
+  return muxKbps(src, PROFILES[src.profile]) * 1000;
 }
 
 /** argv (without the binary) that writes the channel as MPEG-TS to stdout. */
 export function ffmpegArgs(src: FfmpegSource, serviceName: string): string[] {
-  const a = ['-hide_banner', '-nostdin', '-loglevel', 'level+warning', '-stats_period', '1', '-stats'];
+  // No -stats_period: the npm fallback build (ffmpeg 4.0) predates it; the default 0.5 s is fine.
+  const a = ['-hide_banner', '-nostdin', '-loglevel', 'level+warning', '-stats'];
   if (src.realtime) a.push('-re');
   a.push(...src.inputOptions);
   if (src.format) a.push('-f', src.format);
@@ -60,7 +70,7 @@ export function ffmpegArgs(src: FfmpegSource, serviceName: string): string[] {
   } else {
     const p = PROFILES[src.profile];
     const vk = src.videoBitrateKbps ?? p.videoKbps;
-    const mux = src.muxrateKbps ?? Math.max(p.muxKbps, Math.ceil((vk + p.audioKbps) * 1.25));
+    const mux = muxKbps(src, p);
     const gop = Math.max(1, Math.round(src.gopS * p.fps));
     a.push(
       '-map', '0:v:0', '-map', '0:a:0?',
