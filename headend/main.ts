@@ -121,8 +121,12 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger): Promise<num
     log.info('multicast stays on loopback; set headend.interface to the IPTV interface address to reach STBs');
   }
   const latest = new Map<number, ChannelSnapshot>();
+  // Channels are sharded across the workers round-robin.
+  const shards: ChannelConfig[][] = Array.from({ length: headend.workers }, () => []);
+  channels.forEach((ch, i) => shards[i % headend.workers].push(ch));
+  let stopping = false;
   const workers: Worker[] = [];
-  for (let w = 0; w < headend.workers; w++) {
+  const startWorker = (w: number): Worker => {
     const worker = new Worker(new URL('./dataplane/worker.js', import.meta.url));
     worker.on('message', (msg: FromWorker) => {
       switch (msg.type) {
@@ -137,14 +141,23 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger): Promise<num
       }
     });
     worker.on('error', (err) => log.error(`data-plane worker ${w} crashed: ${err.stack ?? err.message}`));
-    const send = (m: ToWorker): void => worker.postMessage(m);
-    send({ type: 'init', headend });
-    workers.push(worker);
-  }
-  channels.forEach((ch, i) => {
+    worker.on('exit', (code) => {
+      if (stopping) return;
+      // A worker only exits on a bug. Its channels go off the air: bring them
+      // back on a fresh worker rather than leave them dark.
+      log.error(`data-plane worker ${w} exited (code ${code}); restarting it with its ${shards[w].length} channels`);
+      setTimeout(() => {
+        if (!stopping) workers[w] = startWorker(w);
+      }, 500);
+    });
+    worker.postMessage({ type: 'init', headend } satisfies ToWorker);
+    for (const ch of shards[w]) worker.postMessage({ type: 'start', channel: ch } satisfies ToWorker);
+    return worker;
+  };
+  for (const ch of channels) {
     log.info(`channel ${ch.number} "${ch.name}" [${ch.group}] → ${channelUrl(ch)} (${ch.transport}), ${describeBitrate(ch)}, source ${ch.source.type}`);
-    workers[i % workers.length].postMessage({ type: 'start', channel: ch } satisfies ToWorker);
-  });
+  }
+  for (let w = 0; w < headend.workers; w++) workers.push(startWorker(w));
 
   const statusFile = join(dataDir, 'status.json');
   let writing = false;
@@ -166,7 +179,6 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger): Promise<num
   }, headend.healthIntervalS * 1000);
 
   return new Promise<number>((resolveExit) => {
-    let stopping = false;
     const stop = (sig: string): void => {
       if (stopping) return;
       stopping = true;

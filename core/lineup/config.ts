@@ -364,6 +364,10 @@ function checkChannel(c: Checker, raw: unknown, path: string, headend: HeadendCo
       c.fail(`${mpath}.port`, `${port} is odd; RTP wants an even port (RFC 3550 §11), or set transport: udp`);
     }
     const src = c.ipv4(mo, 'source', mpath, null);
+    if (src !== null && src !== headend.interface) {
+      // SSM receivers accept (S,G) only from S: the headend sends from its interface address.
+      c.fail(`${mpath}.source`, `${src} is not headend.interface (${headend.interface}); SSM receivers only accept the sender's own address`);
+    }
     if (g !== null && port !== null) multicast = { group: g, port, source: src };
   }
   const source = o.source === undefined ? (c.fail(`${path}.source`, 'is required'), null) : checkSource(c, o.source, `${path}.source`, headend.interface);

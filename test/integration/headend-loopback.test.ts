@@ -60,7 +60,7 @@ channels:
 
 t.test('UDP and RTP inputs: garbage and truncated datagrams are counted, a garbage-only input is restarted, other channels untouched', { timeout: 90_000 }, async (t) => {
   const yaml = `
-headend: { interface: 127.0.0.1, pacingDelayMs: 200 }
+headend: { interface: 127.0.0.1, pacingDelayMs: 200, workers: 2 }
 channels:
   - number: 1
     name: UDP in
@@ -84,6 +84,7 @@ channels:
     rtpFeed.kill('SIGKILL');
   });
   await he.waitFor((chs) => chs.length === 3 && chs.every((c) => c.state === 'ok'), 15_000, 'all three channels ok');
+  t.match(he.output(), /2 data-plane workers/, 'channels sharded across two workers, each reporting its own');
 
   const sock = dgram.createSocket('udp4');
   t.teardown(() => sock.close());
@@ -136,4 +137,25 @@ channels:
   const log = he.output();
   t.match(log, /\[ch1\] input failed after .*garbage/, 'the restart and its reason are logged');
   await readFile(join(he.dataDir, 'playlist.m3u'), 'utf8').then((m3u) => t.match(m3u, /udp:|rtp:\/\/@239\.255\.200\.1/));
+});
+
+t.test('the README quick start: the bundled channels.yaml puts 4 channels on air, one log line each, then a health line each', { timeout: 60_000 }, async (t) => {
+  const yaml = await readFile(join(FIXTURES, '../../channels.yaml'), 'utf8');
+  const he = await startHeadend(yaml);
+  t.teardown(() => he.stop());
+  const chs = await he.waitFor((c) => c.length >= 4 && c.every((x) => x.state === 'ok' && x.outputBitrateBps > 1_400_000), 20_000, 'four demo channels ok at full rate');
+  for (const c of chs) {
+    t.ok(c.outputBitrateBps > 1_000_000, `channel ${c.number} "${c.name}" sends ${(c.outputBitrateBps / 1e6).toFixed(2)} Mbit/s`);
+    t.ok(c.stream.keyframes >= 1 && /H\.264/.test(c.stream.streams) && /AAC/.test(c.stream.streams), `channel ${c.number}: ${c.stream.streams}`);
+    t.equal(c.tr101290.ccErrors, 0);
+  }
+  t.equal(new Set(chs.map((c) => c.stream.serviceName)).size, 4, 'four distinct services');
+  for (const n of [1, 2, 3, 4]) t.match(he.output(), new RegExp(`channel ${n} "[^"]+" \\[\\w+\\] → rtp://@239\\.255\\.1\\.${n}:5000 \\(rtp\\), 1\\.62 Mbps CBR`));
+  // Health lines come every headend.healthIntervalS (10 s in the bundled file).
+  const until = Date.now() + 15_000;
+  while (Date.now() < until && !/ch 4 ok \| in /.test(he.output())) await sleep(250);
+  for (const n of [1, 2, 3, 4]) t.match(he.output(), new RegExp(`ch ${n} ok \\| in [\\d.]+ Mbps \\| out [\\d.]+ Mbps \\| cc 0`), `health line for channel ${n}`);
+  const m3u = await readFile(join(he.dataDir, 'playlist.m3u'), 'utf8');
+  t.match(m3u, /#EXTINF:-1 tvg-chno="1" tvg-name="Roomcast News" group-title="News",Roomcast News\nrtp:\/\/@239\.255\.1\.1:5000/);
+  t.equal(await he.stop(), 0, 'SIGTERM stops it cleanly with exit code 0');
 });

@@ -19,7 +19,7 @@ import { FIXTURES, startHeadend, tempDir } from '../helpers/headend.js';
 
 const avail = await netlabAvailable();
 const PORT = 5000;
-const GROUPS = ['239.255.10.1', '239.255.10.2', '239.255.10.3'];
+const GROUPS = ['239.255.10.1', '239.255.10.2', '239.255.10.3', '239.255.10.4'];
 
 function lineup(iface: string): string {
   return `
@@ -54,6 +54,11 @@ channels:
     group: Movies
     multicast: { group: ${GROUPS[2]}, port: ${PORT} }
     source: { type: file, path: ${join(FIXTURES, 'h264-aac-1s-gop.ts')} }
+  - number: 4
+    name: H.265 for SSM receivers
+    group: Movies
+    multicast: { group: ${GROUPS[3]}, port: ${PORT}, source: ${iface} }
+    source: { type: file, path: ${join(FIXTURES, 'h265-aac-1s-gop.ts')} }
 `;
 }
 
@@ -85,8 +90,8 @@ async function recordAndDecode(net: HotelNet, ns: string, sdp: string, seconds: 
   return { recordCode: r.code, frames, errors: dec.stderr.split('\n').filter((l) => l.trim() !== ''), skippedBytes: pos - 3 * 188 };
 }
 
-function receive(net: HotelNet, ns: string, iface: string, group: string, durationMs: number, rateBps?: number): Promise<McastReceiverResult> {
-  const child = net.spawn(ns, tsNodeArgv(MCAST_RECEIVER_PATH, mcastReceiverArgs({ group, port: PORT, iface, durationMs, rateBps, rtp: true })), {
+function receive(net: HotelNet, ns: string, iface: string, group: string, durationMs: number, rateBps?: number, source?: string): Promise<McastReceiverResult> {
+  const child = net.spawn(ns, tsNodeArgv(MCAST_RECEIVER_PATH, mcastReceiverArgs({ group, port: PORT, iface, durationMs, rateBps, rtp: true, source })), {
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -108,12 +113,12 @@ t.test('headend in a snooped hotel network', { skip: netlabSkip(avail), timeout:
   const [stb1, stb2] = net.stbs;
   const he = await startHeadend(lineup(net.headendAddress), { wrap: ['ip', 'netns', 'exec', net.he] });
   t.teardown(() => he.stop());
-  await he.waitFor((chs) => chs.length === 3 && chs.every((c) => c.state === 'ok'), 20_000, 'three channels ok');
+  await he.waitFor((chs) => chs.length === 4 && chs.every((c) => c.state === 'ok'), 20_000, 'four channels ok');
 
   await t.test('ffmpeg in an STB decodes every channel from its SDP; an STB that did not join sees none of it', async (t) => {
     const wire2 = await Promise.all(GROUPS.map((g) => net.countUdpTo(stb2, g, PORT)));
     const dir = await tempDir();
-    const results = await Promise.all([1, 2, 3].map((n) => recordAndDecode(net, stb1, join(he.dataDir, 'sdp', `${n}.sdp`), 7, dir)));
+    const results = await Promise.all([1, 2, 3, 4].map((n) => recordAndDecode(net, stb1, join(he.dataDir, 'sdp', `${n}.sdp`), 7, dir)));
     results.forEach((r, i) => {
       t.equal(r.recordCode, 0, `channel ${i + 1}: ffmpeg received 7 s over RTP`);
       t.same(r.errors, [], `channel ${i + 1}: ffmpeg decodes from the first keyframe with no error`);
@@ -140,6 +145,18 @@ t.test('headend in a snooped hotel network', { skip: netlabSkip(avail), timeout:
       t.ok(r.maxDfMs < 40, `${name}: DF per interval ${r.dfMs.map((x) => x.toFixed(1)).join(', ')} ms`);
       t.equal(r.rtpSeqMissing, 0, `${name}: no RTP sequence gap`);
     }
+  });
+
+  await t.test('SSM: an (S,G) join for the headend receives the channel, a join for another source receives nothing', async (t) => {
+    const wire2 = await net.countUdpTo(stb2, GROUPS[3], PORT);
+    const [right, wrong] = await Promise.all([
+      receive(net, stb1, net.stbAddress(1), GROUPS[3], 2000, undefined, net.headendAddress),
+      receive(net, stb2, net.stbAddress(2), GROUPS[3], 2000, undefined, '10.99.0.99'),
+    ]);
+    const onWire2 = await wire2();
+    t.ok(right.datagrams > 50, `(${net.headendAddress}, ${GROUPS[3]}) received ${right.datagrams} datagrams`);
+    t.equal(wrong.datagrams, 0, 'the socket joined for 10.99.0.99 got nothing');
+    t.equal(onWire2.packets, 0, 'and the switch sent nothing to that STB');
   });
 
   await t.test("killing one channel's ffmpeg: back within 2 s, the other channels never miss a datagram", async (t) => {
