@@ -47,19 +47,16 @@
 
 import { TS_PACKET_SIZE, TS_SYNC_BYTE } from '../mpegts/packet.js';
 import { createRtpHeader, parseRtpHeader, RtpParseError } from './header.js';
+import type { TsPacketSink } from '../mpegts/sink.js';
 import { TS_PER_DATAGRAM } from './packetizer.js';
 import { MAX_DROPOUT, MAX_MISORDER, SEQ_MOD, seqExtend, seqNext } from './seq.js';
 
-/** What the depacketizer needs from the next stage. */
-export interface RtpDepacketizerSink {
-  /**
-   * `count` whole TS packets at `buf[off ..]`. Borrowed: valid only until
-   * the call returns (it is the caller's datagram or a reorder slot).
-   */
-  writePackets(buf: Buffer, off: number, count: number): void;
-  /** Data is missing before the next packet (loss, restart, new SSRC). */
-  discontinuity?(): void;
-}
+/**
+ * What the depacketizer feeds: the packet path's stage interface. Packets are
+ * borrowed (the caller's datagram or a reorder slot); `discontinuity()` marks
+ * missing data (loss, restart, new SSRC).
+ */
+export type RtpDepacketizerSink = TsPacketSink;
 
 export interface RtpDepacketizerOptions {
   /** Datagrams held for reordering, 1..1024. Default 32. */

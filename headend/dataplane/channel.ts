@@ -121,7 +121,10 @@ export class ChannelPipeline {
         self.resync.push(chunk);
       },
       discontinuity(): void {
-        stage.discontinuity?.();
+        // Lost input datagrams: continuity counters jump there, which is the
+        // input's fault, counted by the source (rtpLost), not a CC error of
+        // ours. PCR timing carries on: the pacer needs no reset for a gap.
+        inspector.discontinuity?.();
       },
       wantsMore(): boolean {
         return pacer.wantsMore(self.now());

@@ -150,7 +150,6 @@ const RECV_BUFFER_BYTES = 8 * 1024 * 1024;
 export class DatagramSource implements Source {
   private depay: RtpDepacketizer | null = null;
   private datagrams = 0;
-  private rtpSink: { data: (b: Buffer) => void; discontinuity: () => void } = { data: () => {}, discontinuity: () => {} };
 
   constructor(private readonly src: UdpSource) {}
 
@@ -172,17 +171,12 @@ export class DatagramSource implements Source {
     return new Promise((resolve, reject) => {
       const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: RECV_BUFFER_BYTES });
       if (this.src.type === 'rtp') {
-        this.rtpSink.data = (b) => sink.data(b);
-        this.rtpSink.discontinuity = () => sink.discontinuity();
-        const out = this.rtpSink;
+        // Whole TS packets after reordering go to resync like any chunk
+        // (aligned: the fast path, no copy).
         this.depay = new RtpDepacketizer(
           {
-            writePackets(buf: Buffer, off: number, count: number): void {
-              out.data(buf.subarray(off, off + count * TS_PACKET_SIZE));
-            },
-            discontinuity(): void {
-              out.discontinuity();
-            },
+            writePackets: (buf: Buffer, off: number, count: number): void => sink.data(buf.subarray(off, off + count * TS_PACKET_SIZE)),
+            discontinuity: (): void => sink.discontinuity(),
           },
           { reorderWindow: this.src.reorderWindow },
         );
