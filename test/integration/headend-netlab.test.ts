@@ -11,7 +11,7 @@
  */
 import t from 'tap';
 import { readFile, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { childEnv, createHotelNet, netlabAvailable, netlabSkip, tsNodeArgv, type HotelNet } from '../helpers/netlab.js';
 import { MCAST_RECEIVER_PATH, mcastReceiverArgs, type McastReceiverResult } from '../helpers/mcast-receiver.js';
@@ -20,6 +20,7 @@ import { FIXTURES, startHeadend, tempDir } from '../helpers/headend.js';
 const avail = await netlabAvailable();
 const PORT = 5000;
 const GROUPS = ['239.255.10.1', '239.255.10.2', '239.255.10.3', '239.255.10.4'];
+const RAW_UDP_GROUP = '239.255.10.5';
 
 function lineup(iface: string): string {
   return `
@@ -59,6 +60,11 @@ channels:
     group: Movies
     multicast: { group: ${GROUPS[3]}, port: ${PORT}, source: ${iface} }
     source: { type: file, path: ${join(FIXTURES, 'h265-aac-1s-gop.ts')} }
+  - number: 5
+    name: Raw UDP for TVs without RTP
+    multicast: { group: ${RAW_UDP_GROUP}, port: ${PORT} }
+    transport: udp
+    source: { type: file, path: ${join(FIXTURES, 'h264-aac-1s-gop.ts')} }
 `;
 }
 
@@ -70,11 +76,12 @@ channels:
  * finds (keeping the PAT/PMT that ffmpeg's muxer writes first) and ffmpeg
  * must decode everything from there without a single error message.
  */
-async function recordAndDecode(net: HotelNet, ns: string, sdp: string, seconds: number, dir: string): Promise<{ recordCode: number; frames: number; errors: string[]; skippedBytes: number }> {
-  const rec = join(dir, `${basename(sdp, '.sdp')}-rec.ts`);
+async function recordAndDecode(net: HotelNet, ns: string, input: string, seconds: number, dir: string): Promise<{ recordCode: number; frames: number; errors: string[]; skippedBytes: number }> {
+  const name = input.replace(/[^a-z0-9]+/gi, '_');
+  const rec = join(dir, `${name}-rec.ts`);
   const r = await net.exec(
     ns,
-    ['ffmpeg', '-hide_banner', '-nostdin', '-loglevel', 'error', '-protocol_whitelist', 'file,rtp,udp', '-i', sdp, '-t', String(seconds), '-map', '0', '-c', 'copy', '-f', 'mpegts', '-y', rec],
+    ['ffmpeg', '-hide_banner', '-nostdin', '-loglevel', 'error', '-protocol_whitelist', 'file,rtp,udp', '-i', input, '-t', String(seconds), '-map', '0', '-c', 'copy', '-f', 'mpegts', '-y', rec],
     { timeoutMs: (seconds + 15) * 1000, allowFail: true },
   );
   const probe = await net.exec(ns, ['ffprobe', '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pos,flags', '-of', 'csv=p=0', rec], { allowFail: true });
@@ -83,7 +90,7 @@ async function recordAndDecode(net: HotelNet, ns: string, sdp: string, seconds: 
   const all = await readFile(rec).catch(() => Buffer.alloc(0));
   if (pos < 0 || all.length === 0) return { recordCode: r.code, frames: 0, errors: [`no keyframe recorded: ${r.stderr}`], skippedBytes: 0 };
   // ffmpeg's muxer starts a file with SDT, PAT and PMT (3 packets).
-  const cut = join(dir, `${basename(sdp, '.sdp')}-from-key.ts`);
+  const cut = join(dir, `${name}-from-key.ts`);
   await writeFile(cut, Buffer.concat([all.subarray(0, 3 * 188), all.subarray(pos)]));
   const dec = await net.exec(ns, ['ffmpeg', '-hide_banner', '-nostdin', '-loglevel', 'error', '-i', cut, '-map', '0:v:0', '-map', '0:a:0', '-f', 'framemd5', '-'], { allowFail: true, timeoutMs: 30_000 });
   const frames = dec.stdout.split('\n').filter((l) => /^0,/.test(l)).length; // stream 0 = video
@@ -113,14 +120,17 @@ t.test('headend in a snooped hotel network', { skip: netlabSkip(avail), timeout:
   const [stb1, stb2] = net.stbs;
   const he = await startHeadend(lineup(net.headendAddress), { wrap: ['ip', 'netns', 'exec', net.he] });
   t.teardown(() => he.stop());
-  await he.waitFor((chs) => chs.length === 4 && chs.every((c) => c.state === 'ok'), 20_000, 'four channels ok');
+  await he.waitFor((chs) => chs.length === 5 && chs.every((c) => c.state === 'ok'), 20_000, 'five channels ok');
 
   await t.test('ffmpeg in an STB decodes every channel from its SDP; an STB that did not join sees none of it', async (t) => {
     const wire2 = await Promise.all(GROUPS.map((g) => net.countUdpTo(stb2, g, PORT)));
     const dir = await tempDir();
-    const results = await Promise.all([1, 2, 3, 4].map((n) => recordAndDecode(net, stb1, join(he.dataDir, 'sdp', `${n}.sdp`), 7, dir)));
+    // Channels 1–4 from their SDP files (RTP); channel 5 is raw UDP, which
+    // players open as udp://@group:port from the M3U.
+    const inputs = [1, 2, 3, 4].map((n) => join(he.dataDir, 'sdp', `${n}.sdp`)).concat(`udp://@${RAW_UDP_GROUP}:${PORT}`);
+    const results = await Promise.all(inputs.map((input) => recordAndDecode(net, stb1, input, 7, dir)));
     results.forEach((r, i) => {
-      t.equal(r.recordCode, 0, `channel ${i + 1}: ffmpeg received 7 s over RTP`);
+      t.equal(r.recordCode, 0, `channel ${i + 1}: ffmpeg received 7 s from ${inputs[i].replace(/.*\//, '')}`);
       t.same(r.errors, [], `channel ${i + 1}: ffmpeg decodes from the first keyframe with no error`);
       t.ok(r.frames >= 5 * 25, `channel ${i + 1}: ${r.frames} video frames decoded (≥ 5 s; ${r.skippedBytes} bytes before the first keyframe)`);
     });
@@ -141,8 +151,8 @@ t.test('headend in a snooped hotel network', { skip: netlabSkip(avail), timeout:
       // DESIGN.md: ffmpeg's own -re rtp_mpegts output measured ~130 ms here.
       // The floor is one datagram's time (10.5 ms at 1 Mbit/s, 15 ms at
       // 700 kbit/s); a PCR-paced sender stays within a few ms of it, and
-      // 40 ms catches any burst.
-      t.ok(r.maxDfMs < 40, `${name}: DF per interval ${r.dfMs.map((x) => x.toFixed(1)).join(', ')} ms`);
+      // 50 ms catches any burst while leaving room for a loaded CI machine.
+      t.ok(r.maxDfMs < 50, `${name}: DF per interval ${r.dfMs.map((x) => x.toFixed(1)).join(', ')} ms`);
       t.equal(r.rtpSeqMissing, 0, `${name}: no RTP sequence gap`);
     }
   });
