@@ -54,7 +54,6 @@ export class ChannelPipeline {
   private lastByteAtMs: number;
   private lastPacketAtMs: number;
   private packetsAtLastCheck = 0;
-  private sendErrors = 0;
   private connected = false;
 
   constructor(
@@ -72,21 +71,10 @@ export class ChannelPipeline {
     this.sock.on('error', (err) => this.events.event('error', `output socket: ${err.message}`, this.now()));
     const sock = this.sock;
     const self = this;
-    const onSent = (err: Error | null): void => {
-      if (err) self.sendErrors++;
-      pendingDone?.();
-    };
-    // The pacer's completion callback is one fixed function: sends on one
-    // socket complete in order, so no per-datagram closure is needed.
-    let pendingDone: (() => void) | null = null;
     const sink: DatagramSink = {
-      send(buf: Buffer, len: number, done: () => void): void {
-        pendingDone = done;
-        if (!self.connected) {
-          done();
-          return;
-        }
-        sock.send(buf, 0, len, onSent);
+      send(buf: Buffer, len: number, done: (err?: Error | null) => void): void {
+        if (self.connected) sock.send(buf, 0, len, done);
+        else done();
       },
     };
     this.pacer = new PcrPacer({
@@ -236,7 +224,7 @@ export class ChannelPipeline {
         nullPackets: pc.nullPacketsInserted,
         reanchors: pc.reanchors,
         lateDatagrams: pc.lateDatagrams,
-        sendErrors: this.sendErrors,
+        sendErrors: pc.sendErrors,
         latenessP50Ms: lat.p50Ms,
         latenessP99Ms: lat.p99Ms,
         latenessMaxMs: lat.maxMs,

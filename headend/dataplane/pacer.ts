@@ -31,9 +31,13 @@ import {
 import { RTP_HEADER_SIZE, writeRtpHeader } from '../../core/rtp/header.js';
 import { PAYLOAD_TYPE_MP2T, TS_PER_DATAGRAM } from '../../core/rtp/packetizer.js';
 
-/** Where datagrams go. `buf` is borrowed until `done` is called (dgram.send does not copy). */
+/**
+ * Where datagrams go. `buf` is borrowed until `done` is called (dgram.send
+ * does not copy: NETLAB.md gotcha 2). `done` is the same function for every
+ * datagram, so it can be handed straight to `socket.send`.
+ */
 export interface DatagramSink {
-  send(buf: Buffer, len: number, done: () => void): void;
+  send(buf: Buffer, len: number, done: (err?: Error | null) => void): void;
 }
 
 export interface PacerOptions {
@@ -105,8 +109,9 @@ export class PcrPacer {
   private readonly hist = new Uint32Array(HIST_BUCKETS);
   private histCount = 0;
   private latenessMaxMs = 0;
-  private readonly onSent = (): void => {
+  private readonly onSent = (err?: Error | null): void => {
     this.inFlight--;
+    if (err) this.counters.sendErrors++;
   };
   private readonly nullPacket = Buffer.alloc(TS_PACKET_SIZE);
 

@@ -31,7 +31,9 @@ export interface Source {
   status(): Record<string, number | string | null>;
 }
 
+/** An input's own failure (exit, refused, unreadable), with a stable ROOMCAST_ERR_* code. */
 export class SourceError extends Error {
+  override readonly name = 'SourceError';
   constructor(readonly code: string, message: string) {
     super(message);
   }

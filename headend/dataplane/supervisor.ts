@@ -76,7 +76,8 @@ export class Supervisor {
         error = this.failReason ?? (this.stopping ? null : 'input ended');
       } catch (err) {
         error = this.failReason ?? (err as Error).message;
-        if (!(err instanceof Error && err.name === "SourceError")) this.opts.onEvent("debug", `attempt threw: ${(err as Error).stack}`);
+        // A source's own failure is expected; anything else is a bug worth its stack.
+        if (!(err instanceof Error && err.name === 'SourceError')) this.opts.onEvent('debug', `attempt threw: ${(err as Error).stack}`);
       }
       if (this.stopping) break;
       const ranMs = this.opts.now() - this.attemptStartedAtMs;
