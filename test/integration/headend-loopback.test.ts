@@ -19,8 +19,17 @@ const BASE = 20000 + (process.pid % 2000) * 8;
 const UDP_IN = BASE;
 const RTP_IN = BASE + 2;
 
-function feeder(kind: 'udp' | 'rtp', port: number): ChildProcess {
-  const out = kind === 'udp' ? ['-f', 'mpegts', `udp://127.0.0.1:${port}?pkt_size=1316`] : ['-f', 'rtp_mpegts', `rtp://127.0.0.1:${port}`];
+const MCAST_IN = BASE + 6;
+const MCAST_IN_GROUP = `239.255.201.${(process.pid % 250) + 1}`;
+
+function feeder(kind: 'udp' | 'rtp' | 'multicast', port: number): ChildProcess {
+  const out =
+    kind === 'udp'
+      ? ['-f', 'mpegts', `udp://127.0.0.1:${port}?pkt_size=1316`]
+      : kind === 'rtp'
+        ? ['-f', 'rtp_mpegts', `rtp://127.0.0.1:${port}`]
+        : // An IRD multicasting on the headend's input interface (loopback here: NETLAB.md, both sides name 127.0.0.1).
+          ['-f', 'mpegts', `udp://${MCAST_IN_GROUP}:${port}?localaddr=127.0.0.1&ttl=1&pkt_size=1316`];
   // -re -stream_loop -1: a live encoder stand-in; killed by the test (bounded by the test timeout).
   const p = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', FIXTURE, '-c', 'copy', ...out], { stdio: 'ignore' });
   return p;
@@ -58,7 +67,7 @@ channels:
   t.notMatch(output, /channel 1 "/, 'no channel was started');
 });
 
-t.test('UDP and RTP inputs: garbage and truncated datagrams are counted, a garbage-only input is restarted, other channels untouched', { timeout: 90_000 }, async (t) => {
+t.test('UDP (unicast and multicast) and RTP inputs: garbage and truncated datagrams are counted, a garbage-only input is restarted, other channels untouched', { timeout: 90_000 }, async (t) => {
   const yaml = `
 headend: { interface: 127.0.0.1, pacingDelayMs: 200, workers: 2 }
 channels:
@@ -74,16 +83,22 @@ channels:
     name: File loop
     multicast: { group: 239.255.200.3, port: ${BASE + 4} }
     source: { type: file, path: ${FIXTURE} }
+  - number: 4
+    name: Multicast in
+    multicast: { group: 239.255.200.4, port: ${BASE + 4} }
+    source: { type: udp, address: ${MCAST_IN_GROUP}, port: ${MCAST_IN}, interface: 127.0.0.1 }
 `;
   const he = await startHeadend(yaml);
   t.teardown(() => he.stop());
   let udpFeed = feeder('udp', UDP_IN);
   const rtpFeed = feeder('rtp', RTP_IN);
+  const mcastFeed = feeder('multicast', MCAST_IN);
   t.teardown(() => {
     udpFeed.kill('SIGKILL');
     rtpFeed.kill('SIGKILL');
+    mcastFeed.kill('SIGKILL');
   });
-  await he.waitFor((chs) => chs.length === 3 && chs.every((c) => c.state === 'ok'), 15_000, 'all three channels ok');
+  await he.waitFor((chs) => chs.length === 4 && chs.every((c) => c.state === 'ok'), 15_000, 'all four channels ok');
   t.match(he.output(), /2 data-plane workers/, 'channels sharded across two workers, each reporting its own');
 
   const sock = dgram.createSocket('udp4');
@@ -127,7 +142,7 @@ channels:
 
   // The other channels never restarted and never stopped sending.
   chs = await he.status();
-  for (const n of [2, 3]) {
+  for (const n of [2, 3, 4]) {
     const c = chs.find((x) => x.number === n)!;
     t.equal(c.input.restarts, 0, `channel ${n} never restarted`);
     t.equal(c.state, 'ok', `channel ${n} ok`);
