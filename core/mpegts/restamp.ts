@@ -87,9 +87,14 @@ export class LoopRestamper {
 
   /**
    * The file starts over. The next pass is shifted so its first byte follows
-   * the last byte of this one at the stream's average rate.
+   * the last byte of this one at the stream's average rate — or later, when
+   * a stream's last frame runs past that point. Returns how many null packets
+   * the caller must send before the next pass to fill that stretch at the
+   * stream's byte rate, so the PCR interval across the loop point carries as
+   * many bytes as any other (without them, a ~10 ms hole in the output).
    */
-  loop(): void {
+  loop(): number {
+    let fill = 0;
     if (this.firstPcr >= 0 && this.lastPcr > this.firstPcr) {
       const span = this.lastPcr - this.firstPcr;
       const rate = (this.lastPcrByte - this.firstPcrByte) / span; // bytes per tick
@@ -110,6 +115,7 @@ export class LoopRestamper {
         // A PCR step over 100 ms is a TR 101 290 2.3b error: never stretch more.
         if (need > shift) shift = Math.min(need, pcrShift + MAX_LOOP_STRETCH_27M);
       }
+      if (rate > 0) fill = Math.round(((shift - pcrShift) * rate) / TS_PACKET_SIZE);
       this.offset27M = (this.offset27M + shift) % PCR_WRAP_27M;
     }
     for (const pid of this.ptsPids) {
@@ -123,6 +129,7 @@ export class LoopRestamper {
     this.firstPcr = -1;
     this.lastPcr = -1;
     this.seenThisPass.fill(0);
+    return fill;
   }
 
   private restampCc(buf: Buffer, p: number, pid: number): void {

@@ -61,6 +61,8 @@ export class ChannelPipeline {
     private readonly headend: HeadendConfig,
     private readonly now: () => number,
     private readonly emit: EventFn,
+    /** The worker's scheduler: run it now if a tick is due (called after each input chunk). */
+    private readonly afterInput: () => void = () => {},
   ) {
     this.startedAtMs = now();
     this.lastSnapshotAtMs = this.startedAtMs;
@@ -107,6 +109,7 @@ export class ChannelPipeline {
         self.bytesIn += chunk.length;
         self.lastByteAtMs = self.now();
         self.resync.push(chunk);
+        self.afterInput();
       },
       discontinuity(): void {
         // Lost input datagrams: continuity counters jump there, which is the

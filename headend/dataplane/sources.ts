@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { open } from 'node:fs/promises';
 import type { FfmpegSource, FileSource, UdpSource, ChannelConfig } from '../../core/lineup/config.js';
-import { TS_PACKET_SIZE } from '../../core/mpegts/packet.js';
+import { TS_PACKET_SIZE, tsWriteNullPacket } from '../../core/mpegts/packet.js';
 import { LoopRestamper } from '../../core/mpegts/restamp.js';
 import { RtpDepacketizer } from '../../core/rtp/depacketizer.js';
 import { ffmpegArgs, findFfmpeg, parseFfmpegLogLine, parseFfmpegStats, type FfmpegProgress } from './ffmpeg.js';
@@ -233,10 +233,21 @@ export class FileLoopSource implements Source {
   private readonly restamper = new LoopRestamper();
   private readonly buf = Buffer.alloc(FILE_CHUNK_PACKETS * TS_PACKET_SIZE);
 
+  private nulls = Buffer.alloc(0);
+
   constructor(private readonly src: FileSource) {}
 
   status(): Record<string, number | string | null> {
     return { fileLoops: this.restamper.counters.loops };
+  }
+
+  /** `count` null packets (ISO/IEC 13818-1 §2.4.3.3), from a buffer kept between loops. */
+  private nullPackets(count: number): Buffer {
+    if (this.nulls.length < count * TS_PACKET_SIZE) {
+      this.nulls = Buffer.alloc(count * TS_PACKET_SIZE);
+      for (let i = 0; i < count; i++) tsWriteNullPacket(this.nulls, i * TS_PACKET_SIZE);
+    }
+    return this.nulls.subarray(0, count * TS_PACKET_SIZE);
   }
 
   async run(sink: SourceSink, signal: AbortSignal): Promise<void> {
@@ -261,7 +272,8 @@ export class FileLoopSource implements Source {
           pos = 0;
           carry = 0;
           passBytes = 0;
-          this.restamper.loop();
+          const nulls = this.restamper.loop();
+          if (nulls > 0) sink.data(this.nullPackets(nulls));
           continue;
         }
         pos += bytesRead;

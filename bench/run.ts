@@ -1,0 +1,42 @@
+/**
+ * `npm run bench`: every benchmark against its peer, in one run (STYLE.md §6).
+ * Prints a human-readable table per benchmark, then one JSON line with all
+ * results (the last line of stdout, for scripts). Progress goes to stderr.
+ * Exits 0 whatever the figures are: performance is reported as ratios, never
+ * asserted. A benchmark that cannot run (no root for namespaces, no ffmpeg)
+ * is reported with its reason, and the others still run.
+ */
+import { benchPacing, formatPacing } from './pacing.js';
+import { benchTsInspect } from './ts-inspect.js';
+
+function formatTsInspect(r: Record<string, unknown>): string {
+  return [
+    `ts-inspect: ${String(r.input)}, ${String(r.inputMB)} MB in ${String(r.chunkBytes)}-byte chunks`,
+    `  measured: ${String(r.measured)}`,
+    `  ours   ${String(r.oursMBps).padStart(6)} MB/s  keyframes ${String(r.oursKeyframes)}  video PES ${String(r.oursVideoPes)}`,
+    `  mux.js ${String(r.muxjsMBps).padStart(6)} MB/s  keyframes ${String(r.muxjsKeyframes)}  video PES ${String(r.muxjsVideoPes)}`,
+    `  ratio ours/mux.js ${String(r.ratio)}×${r.keyframesMatch ? '' : '  (keyframe counts DIFFER)'}`,
+  ].join('\n');
+}
+
+async function attempt(name: string, fn: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
+  const t0 = Date.now();
+  try {
+    const r = await fn();
+    process.stderr.write(`bench: ${name} done in ${Math.round((Date.now() - t0) / 1000)} s\n`);
+    return r;
+  } catch (e) {
+    process.stderr.write(`bench: ${name} could not run: ${(e as Error).message}\n`);
+    return { name, error: (e as Error).message };
+  }
+}
+
+const tsInspect = await attempt('ts-inspect', benchTsInspect);
+const pacing = await attempt('pacing', () => benchPacing());
+
+console.log(tsInspect.error ? `ts-inspect: not run: ${String(tsInspect.error)}` : formatTsInspect(tsInspect));
+console.log('');
+console.log(pacing.error ? `pacing: not run: ${String(pacing.error)}` : formatPacing(pacing));
+console.log('');
+console.log(JSON.stringify({ tsInspect, pacing }));
+process.exitCode = 0;
