@@ -44,6 +44,18 @@ function harness(opts: { transport?: 'rtp' | 'udp'; cbrBitrateBps?: number | nul
     write(ts: Buffer, from: number, count: number) {
       pacer.writePackets(ts, from * TS_PACKET_SIZE, count, now);
     },
+    /**
+     * Feed PCR intervals `from`..`to` in real time (one interval of packets
+     * every 40 ms), then the next PCR packet, then let `drainMs` pass.
+     */
+    feed(ts: Buffer, from: number, to: number, drainMs: number) {
+      for (let k = from; k < to; k++) {
+        this.write(ts, k * PER_PCR, PER_PCR);
+        this.run(40);
+      }
+      this.write(ts, to * PER_PCR, 1);
+      this.run(drainMs);
+    },
   };
 }
 
@@ -55,13 +67,7 @@ const PER_PCR = 210;
 t.test('spreads the bytes between two PCRs evenly: one datagram every 40/30 ms, never a burst', async (t) => {
   const h = harness();
   const { ts } = makeCbrStream({ count: PER_PCR * 30 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
-  // Feed in real time: one PCR interval of packets every 40 ms.
-  for (let k = 0; k < 30; k++) {
-    h.write(ts, k * PER_PCR, PER_PCR);
-    h.run(40);
-  }
-  h.write(ts, 30 * PER_PCR, 1);
-  h.run(300);
+  h.feed(ts, 0, 30, 300);
   t.ok(h.sent.length >= 29 * 30, `sent ${h.sent.length} datagrams`);
   // 210 packets = 30 datagrams per 40 ms → 1.333 ms apart: at most 1 datagram in a 1 ms tick... plus look-ahead: ≤ 2.
   const perTick = new Map<number, number>();
@@ -73,12 +79,7 @@ t.test('spreads the bytes between two PCRs evenly: one datagram every 40/30 ms, 
 t.test('RTP header: PT 33, sequence wraps 65535 → 0, SSRC constant, timestamp = PCR / 300 interpolated', async (t) => {
   const h = harness();
   const { ts, pcrAt } = makeCbrStream({ count: PER_PCR * 4 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
-  for (let k = 0; k < 4; k++) {
-    h.write(ts, k * PER_PCR, PER_PCR);
-    h.run(40);
-  }
-  h.write(ts, 4 * PER_PCR, 1);
-  h.run(300);
+  h.feed(ts, 0, 4, 300);
   const hdr = createRtpHeader();
   let expectSeq = 65530;
   for (const [i, s] of h.sent.entries()) {
@@ -100,12 +101,7 @@ t.test('RTP header: PT 33, sequence wraps 65535 → 0, SSRC constant, timestamp 
 t.test('raw UDP transport: every datagram starts with 0x47 and carries 7 packets', async (t) => {
   const h = harness({ transport: 'udp' });
   const { ts } = makeCbrStream({ count: PER_PCR * 3 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
-  for (let k = 0; k < 3; k++) {
-    h.write(ts, k * PER_PCR, PER_PCR);
-    h.run(40);
-  }
-  h.write(ts, 3 * PER_PCR, 1);
-  h.run(300);
+  h.feed(ts, 0, 3, 300);
   t.ok(h.sent.length > 80);
   for (const s of h.sent) {
     t.equal(s.bytes.length, 1316);
@@ -120,12 +116,7 @@ t.test('CBR stuffing adds null packets up to the configured rate', async (t) => 
   // Input 210 packets per 40 ms ≈ 7.9 Mbps; ask for 10 Mbps.
   const h = harness({ transport: 'udp', cbrBitrateBps: 10_000_000 });
   const { ts } = makeCbrStream({ count: PER_PCR * 25 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
-  for (let k = 0; k < 25; k++) {
-    h.write(ts, k * PER_PCR, PER_PCR);
-    h.run(40);
-  }
-  h.write(ts, 25 * PER_PCR, 1);
-  h.run(400);
+  h.feed(ts, 0, 25, 400);
   const wanted = Math.floor((10_000_000 / 8) * 0.04 / 188) - PER_PCR; // per interval
   t.equal(h.pacer.counters.nullPacketsInserted, wanted * 25);
   let nulls = 0;
