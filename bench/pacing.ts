@@ -945,7 +945,7 @@ export async function scheduleDelayFactor(file: string, opts: { seconds?: number
   const pacer = new PcrPacer({
     transport: 'rtp',
     sink: {
-      send(_buf, _len, done) {
+      send(_buf, done) {
         sendAt.push(now);
         done();
       },

@@ -74,8 +74,8 @@ export class ChannelPipeline {
     const sock = this.sock;
     const self = this;
     const sink: DatagramSink = {
-      send(buf: Buffer, len: number, done: (err?: Error | null) => void): void {
-        if (self.connected) sock.send(buf, 0, len, done);
+      send(buf: Buffer, done: (err?: Error | null) => void): void {
+        if (self.connected) sock.send(buf, done);
         else done();
       },
     };

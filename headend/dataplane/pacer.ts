@@ -37,7 +37,8 @@ import { PAYLOAD_TYPE_MP2T, TS_PER_DATAGRAM } from '../../core/rtp/packetizer.js
  * datagram, so it can be handed straight to `socket.send`.
  */
 export interface DatagramSink {
-  send(buf: Buffer, len: number, done: (err?: Error | null) => void): void;
+  /** `buf` is exactly one datagram long: `socket.send(buf, done)` needs no offset/length (which costs a slice per send in Node). */
+  send(buf: Buffer, done: (err?: Error | null) => void): void;
 }
 
 export interface PacerOptions {
@@ -296,7 +297,7 @@ export class PcrPacer {
         this.seq = (this.seq + 1) & 0xffff;
       }
       this.inFlight++;
-      this.opts.sink.send(slot, this.datagramSize, this.onSent);
+      this.opts.sink.send(slot, this.onSent);
       this.counters.datagramsSent++;
       this.counters.bytesSent += this.datagramSize;
       this.head++;

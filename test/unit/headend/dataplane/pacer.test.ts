@@ -13,8 +13,8 @@ function harness(opts: { transport?: 'rtp' | 'udp'; cbrBitrateBps?: number | nul
   const sent: Sent[] = [];
   let now = 1000;
   const sink: DatagramSink = {
-    send(buf, len, done) {
-      sent.push({ atMs: now, bytes: Buffer.from(buf.subarray(0, len)) });
+    send(buf, done) {
+      sent.push({ atMs: now, bytes: Buffer.from(buf) });
       done();
     },
   };
