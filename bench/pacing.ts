@@ -947,7 +947,7 @@ export async function scheduleDelayFactor(file: string, opts: { seconds?: number
     sink: {
       send(_buf, done) {
         sendAt.push(now);
-        done();
+        done?.();
       },
     },
     delayMs: 250,

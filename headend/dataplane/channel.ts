@@ -55,6 +55,7 @@ export class ChannelPipeline {
   private lastPacketAtMs: number;
   private packetsAtLastCheck = 0;
   private connected = false;
+  private socketErrors = 0;
 
   constructor(
     readonly cfg: ChannelConfig,
@@ -70,13 +71,18 @@ export class ChannelPipeline {
     this.lastPacketAtMs = this.startedAtMs;
     this.events = new EventLimiter(emit);
     this.sock = dgram.createSocket({ type: 'udp4' });
-    this.sock.on('error', (err) => this.events.event('error', `output socket: ${err.message}`, this.now()));
+    this.sock.on('error', (err) => {
+      this.socketErrors++;
+      this.events.event('error', `output socket: ${err.message}`, this.now());
+    });
     const sock = this.sock;
     const self = this;
     const sink: DatagramSink = {
-      send(buf: Buffer, done: (err?: Error | null) => void): void {
-        if (self.connected) sock.send(buf, done);
-        else done();
+      send(buf: Buffer, done: ((err?: Error | null) => void) | null): void {
+        // Without a callback, Node reports a failed send as an 'error' event (counted below).
+        if (!self.connected) done?.();
+        else if (done) sock.send(buf, done);
+        else sock.send(buf);
       },
     };
     this.pacer = new PcrPacer({
@@ -227,7 +233,7 @@ export class ChannelPipeline {
         nullPackets: pc.nullPacketsInserted,
         reanchors: pc.reanchors,
         lateDatagrams: pc.lateDatagrams,
-        sendErrors: pc.sendErrors,
+        sendErrors: pc.sendErrors + this.socketErrors,
         latenessP50Ms: lat.p50Ms,
         latenessP99Ms: lat.p99Ms,
         latenessMaxMs: lat.maxMs,

@@ -29,9 +29,16 @@ function log(level: 'debug' | 'info' | 'warn' | 'error', scope: string, message:
 // reads the clock itself: sending for 100 channels takes ~0.6 ms, and the
 // last channel must not act (or measure its lateness) on a stale time.
 let lastTickAtMs = 0;
+let order: ChannelPipeline[] = [];
+let rotate = 0;
 function tickAll(): void {
   lastTickAtMs = now();
-  for (const ch of channels.values()) ch.tick(now());
+  // Start each pass at the next channel, so no channel always waits for the
+  // sends of all the others (at 100 channels a pass takes ~0.5 ms).
+  const n = order.length;
+  if (n === 0) return;
+  rotate = (rotate + 1) % n;
+  for (let k = 0; k < n; k++) order[(rotate + k) % n].tick(now());
 }
 const ticker = setInterval(tickAll, 1);
 
@@ -59,6 +66,7 @@ async function stopChannel(number: number): Promise<void> {
   const ch = channels.get(number);
   if (!ch) return;
   channels.delete(number);
+  order = [...channels.values()];
   await ch.stop();
   post({ type: 'stopped', number });
 }
@@ -75,10 +83,12 @@ port.on('message', (msg: ToWorker) => {
       const scope = `ch${cfg.number}`;
       const ch = new ChannelPipeline(cfg, headend, now, (level, message) => log(level, scope, message), tickIfDue);
       channels.set(cfg.number, ch);
+      order = [...channels.values()];
       ch.start().catch((err: Error) => {
         // Binding the output socket failed (bad interface address): the
         // channel cannot send; say so and leave the others running.
         channels.delete(cfg.number);
+        order = [...channels.values()];
         log('error', scope, `cannot open the output socket on ${headend?.interface}: ${err.message}`);
       });
       break;

@@ -15,7 +15,7 @@ function harness(opts: { transport?: 'rtp' | 'udp'; cbrBitrateBps?: number | nul
   const sink: DatagramSink = {
     send(buf, done) {
       sent.push({ atMs: now, bytes: Buffer.from(buf) });
-      done();
+      done?.();
     },
   };
   const pacer = new PcrPacer({
@@ -154,18 +154,52 @@ t.test('a stalled input is re-anchored: output resumes evenly instead of burstin
 });
 
 t.test('a ring filled to the last slot keeps every byte in order once it drains (regression: stale tail slot)', async (t) => {
-  const h = harness({ transport: 'udp', maxSlots: 64 });
-  const { ts } = makeCbrStream({ count: 64 * 7 * 3, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
-  h.write(ts, 0, 64 * 7); // exactly full: tail - head == capacity
-  t.equal(h.pacer.queuedDatagrams, 64);
+  const h = harness({ transport: 'udp', maxSlots: 128 });
+  const { ts } = makeCbrStream({ count: 128 * 7 * 3, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  h.write(ts, 0, 128 * 7); // exactly full: tail - head == capacity
+  t.equal(h.pacer.queuedDatagrams, 128);
   t.equal(h.pacer.counters.overflowPackets, 0);
+  h.run(400); // sends the 120 timed datagrams; 64 of them confirmed by a send callback
+  t.doesNotThrow(() => h.write(ts, 128 * 7, 50 * 7));
   h.run(400);
-  t.doesNotThrow(() => h.write(ts, 64 * 7, 50 * 7));
-  h.run(400);
-  h.write(ts, 114 * 7, 30 * 7);
+  h.write(ts, 178 * 7, 30 * 7);
   h.run(1000);
   t.equal(h.pacer.counters.overflowPackets, 0);
   const out = Buffer.concat(h.sent.map((s) => s.bytes));
-  t.ok(out.length >= 110 * 1316, `sent ${out.length} bytes`);
+  t.ok(out.length >= 150 * 1316, `sent ${out.length} bytes`);
   t.ok(out.equals(ts.subarray(0, out.length)), 'output equals input byte for byte');
+});
+
+t.test('a slot is not reused while its send may still be queued: only every 64th send is confirmed', async (t) => {
+  const held: Array<() => void> = [];
+  let now = 0;
+  const sent: Buffer[] = [];
+  const pacer = new PcrPacer({
+    transport: 'udp',
+    sink: {
+      send(buf, done) {
+        sent.push(Buffer.from(buf));
+        if (done) held.push(() => done()); // completion delayed, as a queued send would be
+      },
+    },
+    delayMs: 100,
+    cbrBitrateBps: null,
+    live: false,
+    ssrc: 1,
+    initialSequenceNumber: 0,
+    initialSlots: 128,
+    maxSlots: 128,
+  });
+  const { ts } = makeCbrStream({ count: 128 * 7 * 2, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  pacer.writePackets(ts, 0, 128 * 7, now);
+  for (let i = 0; i < 400; i++) pacer.tick(++now);
+  t.equal(held.length, 1, 'one marked send (the 64th) outstanding');
+  // 120 sent, none confirmed, 8 queued: every slot is taken.
+  pacer.writePackets(ts, 128 * 7 * TS_PACKET_SIZE, 20 * 7, now);
+  t.equal(pacer.counters.overflowPackets, 20 * 7, 'new packets are dropped, not written over datagrams that may still be queued');
+  held.shift()!(); // the 64th send completes: 64 slots are free again
+  pacer.writePackets(ts, (128 + 20) * 7 * TS_PACKET_SIZE, 20 * 7, now);
+  t.equal(pacer.counters.overflowPackets, 20 * 7, 'after the confirmation the next 20 datagrams fit');
+  const out = Buffer.concat(sent);
+  t.ok(out.equals(ts.subarray(0, out.length)), 'what was sent is intact');
 });
