@@ -122,12 +122,20 @@ t.test('headend in a snooped hotel network', { skip: netlabSkip(avail), timeout:
   t.teardown(() => he.stop());
   await he.waitFor((chs) => chs.length === 5 && chs.every((c) => c.state === 'ok'), 20_000, 'five channels ok');
 
-  await t.test('ffmpeg in an STB decodes every channel from its SDP; an STB that did not join sees none of it', async (t) => {
+  await t.test('ffmpeg in an STB decodes every channel from its SDP or M3U URL; an STB that did not join sees none of it', async (t) => {
     const wire2 = await Promise.all(GROUPS.map((g) => net.countUdpTo(stb2, g, PORT)));
     const dir = await tempDir();
-    // Channels 1–4 from their SDP files (RTP); channel 5 is raw UDP, which
-    // players open as udp://@group:port from the M3U.
-    const inputs = [1, 2, 3, 4].map((n) => join(he.dataDir, 'sdp', `${n}.sdp`)).concat(`udp://@${RAW_UDP_GROUP}:${PORT}`);
+    // Channels 1, 3 and 4 from their SDP files; 2 and 5 from the URLs in the
+    // M3U playlist (rtp://@group:port, and udp://@group:port for raw UDP).
+    const m3u = await readFile(join(he.dataDir, 'playlist.m3u'), 'utf8');
+    const urlOf = (n: number): string => {
+      const lines = m3u.split('\n');
+      const i = lines.findIndex((l) => l.includes(`tvg-chno="${n}"`));
+      return lines[i + 1];
+    };
+    t.equal(urlOf(2), `rtp://@${GROUPS[1]}:${PORT}`);
+    t.equal(urlOf(5), `udp://@${RAW_UDP_GROUP}:${PORT}`);
+    const inputs = [join(he.dataDir, 'sdp', '1.sdp'), urlOf(2), join(he.dataDir, 'sdp', '3.sdp'), join(he.dataDir, 'sdp', '4.sdp'), urlOf(5)];
     const results = await Promise.all(inputs.map((input) => recordAndDecode(net, stb1, input, 7, dir)));
     results.forEach((r, i) => {
       t.equal(r.recordCode, 0, `channel ${i + 1}: ffmpeg received 7 s from ${inputs[i].replace(/.*\//, '')}`);
