@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, networkInterfaces } from 'node:os';
 import { parseDocument } from 'yaml';
 import { ConfigError, validateLineup, type LineupConfig } from '../../core/lineup/config.js';
 
@@ -28,5 +28,21 @@ export function parseLineupYaml(text: string, file = 'channels.yaml'): LineupCon
       file,
     );
   }
-  return validateLineup(doc.toJS(), { file, maxWorkers: availableParallelism() });
+  const cfg = validateLineup(doc.toJS(), { file, maxWorkers: availableParallelism() });
+  checkInterfaceIsLocal(cfg, file);
+  return cfg;
+}
+
+/**
+ * headend.interface must be an address of this machine: multicast is sent
+ * from it, and a typo would otherwise surface as a socket error per channel.
+ */
+export function checkInterfaceIsLocal(cfg: LineupConfig, file: string, ifaces = networkInterfaces()): void {
+  const local = Object.values(ifaces)
+    .flatMap((list) => list ?? [])
+    .filter((a) => a.family === 'IPv4')
+    .map((a) => a.address);
+  if (!local.includes(cfg.headend.interface)) {
+    throw new ConfigError([`headend.interface: ${cfg.headend.interface} is not an address of this machine (it has ${local.join(', ')})`], file);
+  }
 }

@@ -190,9 +190,10 @@ export class DatagramSource implements Source {
         if (depay) depay.push(msg);
         else sink.data(msg);
       });
-      // NETLAB.md gotcha 3/4: bind first (to the group, so other groups on
-      // the same port stay out), then membership on the named interface.
-      sock.bind({ port, address: multicast ? address : this.src.interface ?? '0.0.0.0', exclusive: false }, () => {
+      // NETLAB.md gotcha 3/4: bind first — to the group, so other groups on
+      // the same port stay out, or to the unicast address the encoder sends
+      // to, never 0.0.0.0 — then membership on the named interface.
+      sock.bind({ port, address, exclusive: false }, () => {
         try {
           if (multicast) {
             if (sourceAddress) sock.addSourceSpecificMembership(sourceAddress, address, iface);

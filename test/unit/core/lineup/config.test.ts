@@ -89,3 +89,9 @@ t.test('multicast address checks', async (t) => {
   t.notOk(isIpv4Multicast('239.255.0.01'));
   t.notOk(isIpv4Multicast('192.168.1.1'));
 });
+
+t.test('headend.interface must be an address of this machine', async (t) => {
+  const yaml = 'headend: { interface: 10.255.255.1 }\nchannels:\n  - { number: 1, name: A, multicast: { group: 239.255.0.1, port: 5000 }, source: { type: udp, address: 127.0.0.1, port: 6000 } }\n';
+  t.throws(() => parseLineupYaml(yaml), /headend\.interface: 10\.255\.255\.1 is not an address of this machine \(it has 127\.0\.0\.1/);
+  t.doesNotThrow(() => parseLineupYaml(yaml.replace('10.255.255.1', '127.0.0.1')));
+});
