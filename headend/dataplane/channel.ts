@@ -178,7 +178,9 @@ export class ChannelPipeline {
   watchdog(nowMs: number): void {
     if (this.supervisor.state !== 'running') return;
     const packets = this.resync.counters.packets;
-    if (packets !== this.packetsAtLastCheck) {
+    // A file source waits while the queue is full (a 192 KiB chunk is 2 s
+    // of a 700 kbit/s stream): not reading then is not a stall.
+    if (packets !== this.packetsAtLastCheck || !this.pacer.wantsMore(nowMs)) {
       this.packetsAtLastCheck = packets;
       this.lastPacketAtMs = nowMs;
       return;

@@ -165,6 +165,10 @@ t.test('the README quick start: the bundled channels.yaml puts 4 channels on air
     t.equal(c.tr101290.ccErrors, 0);
   }
   t.equal(new Set(chs.map((c) => c.stream.serviceName)).size, 4, 'four distinct services');
+  for (const c of chs) {
+    // ffmpeg's -stats progress, parsed from its stderr into the channel status.
+    t.ok(Number(c.input.source.ffmpegFps) > 0 && Number(c.input.source.ffmpegSpeed) > 0.5, `channel ${c.number} ffmpeg: ${c.input.source.ffmpegFps} fps, speed ${c.input.source.ffmpegSpeed}x`);
+  }
   for (const n of [1, 2, 3, 4]) t.match(he.output(), new RegExp(`channel ${n} "[^"]+" \\[\\w+\\] → rtp://@239\\.255\\.1\\.${n}:5000 \\(rtp\\), 1\\.62 Mbps CBR`));
   // Health lines come every headend.healthIntervalS (10 s in the bundled file).
   const until = Date.now() + 15_000;
@@ -172,5 +176,22 @@ t.test('the README quick start: the bundled channels.yaml puts 4 channels on air
   for (const n of [1, 2, 3, 4]) t.match(he.output(), new RegExp(`ch ${n} ok \\| in [\\d.]+ Mbps \\| out [\\d.]+ Mbps \\| cc 0`), `health line for channel ${n}`);
   const m3u = await readFile(join(he.dataDir, 'playlist.m3u'), 'utf8');
   t.match(m3u, /#EXTINF:-1 tvg-chno="1" tvg-name="Roomcast News" group-title="News",Roomcast News\nrtp:\/\/@239\.255\.1\.1:5000/);
+
+  // An encoder that hangs without exiting (SIGSTOP): no data for stallMs
+  // (3 s by default) → the attempt is ended, ffmpeg killed, a new one started.
+  const before = await he.status();
+  const pid = Number(before[0].input.source.ffmpegPid);
+  process.kill(pid, 'SIGSTOP');
+  const after = await he.waitFor((c) => c[0].input.restarts >= 1 && c[0].state === 'ok', 12_000, 'channel 1 restarted after its ffmpeg hung');
+  t.match(after[0].input.lastError ?? '', /^stalled: no data for \d+ ms/, `reason: ${after[0].input.lastError}`);
+  t.not(Number(after[0].input.source.ffmpegPid), pid, 'a new ffmpeg process');
+  let hungGone = false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    hungGone = true;
+  }
+  t.ok(hungGone, 'the hung ffmpeg was killed, not left behind');
+  for (const c of after.slice(1)) t.equal(c.input.restarts, 0, `channel ${c.number} untouched`);
   t.equal(await he.stop(), 0, 'SIGTERM stops it cleanly with exit code 0');
 });
