@@ -111,10 +111,19 @@ export class Mp2tPacketizer {
     if (!(tsOff >= 0) || tsOff + payloadLength > tsBuf.length) {
       throw new RangeError(`packetize: ${tsCount} TS packets at ${tsOff} overrun ${tsBuf.length} octets`);
     }
-    writeRtpHeader(out, 0, this.payloadType, this.markerPending, this.sequenceNumber, timestamp90k, this.ssrc);
+    this.writeHeader(out, timestamp90k);
     out.set(tsBuf.subarray(tsOff, tsOff + payloadLength), RTP_HEADER_SIZE);
+    return length;
+  }
+
+  /**
+   * Write only the 12-octet header at the start of `out`, for a caller that
+   * already placed the payload after it (the pacer fills datagrams in place,
+   * its one copy). Same sequence, SSRC and M-bit rules as packetize().
+   */
+  writeHeader(out: Uint8Array, timestamp90k: number): void {
+    writeRtpHeader(out, 0, this.payloadType, this.markerPending, this.sequenceNumber, timestamp90k, this.ssrc);
     this.markerPending = false;
     this.sequenceNumber = (this.sequenceNumber + 1) & 0xffff;
-    return length;
   }
 }

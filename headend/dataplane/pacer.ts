@@ -29,8 +29,8 @@ import {
   tsPid,
   tsWriteNullPacket,
 } from '../../core/mpegts/packet.js';
-import { RTP_HEADER_SIZE, writeRtpHeader } from '../../core/rtp/header.js';
-import { PAYLOAD_TYPE_MP2T, TS_PER_DATAGRAM } from '../../core/rtp/packetizer.js';
+import { RTP_HEADER_SIZE } from '../../core/rtp/header.js';
+import { Mp2tPacketizer, TS_PER_DATAGRAM } from '../../core/rtp/packetizer.js';
 
 /**
  * Where datagrams go, in order. `buf` is exactly one datagram long
@@ -99,6 +99,8 @@ export class PcrPacer {
   private due!: Float64Array; // ms on the performance clock; NaN while untimed
   private startByte!: Float64Array; // stream byte index of the slot's first packet
   private rtpTs!: Float64Array;
+  private mark!: Uint8Array; // RTP M bit: first datagram after a timestamp discontinuity
+  private markNextTimed = false;
   private cap = 0;
   /** Ring indices as ever-increasing counters; slot = counter % cap. */
   private head = 0; // next to send
@@ -116,7 +118,7 @@ export class PcrPacer {
   private bytesPer27M = 0;
   private anchorWallMs = NaN;
   private anchorPcrLinear = 0;
-  private seq: number;
+  private readonly rtp: Mp2tPacketizer | null;
   private readonly hist = new Uint32Array(HIST_BUCKETS);
   private histCount = 0;
   private latenessMaxMs = 0;
@@ -131,7 +133,7 @@ export class PcrPacer {
     this.headerSize = opts.transport === 'rtp' ? RTP_HEADER_SIZE : 0;
     this.datagramSize = this.headerSize + TS_PER_DATAGRAM * TS_PACKET_SIZE;
     this.maxSlots = opts.maxSlots ?? 8192;
-    this.seq = opts.initialSequenceNumber & 0xffff;
+    this.rtp = opts.transport === 'rtp' ? new Mp2tPacketizer({ ssrc: opts.ssrc, initialSequenceNumber: opts.initialSequenceNumber & 0xffff }) : null;
     for (let k = 0; k < TS_PER_DATAGRAM; k++) tsWriteNullPacket(this.nullPackets, k * TS_PACKET_SIZE);
     this.grow(Math.min(opts.initialSlots ?? 512, this.maxSlots));
   }
@@ -228,9 +230,12 @@ export class PcrPacer {
       // §2.4.3.5: a PCR discontinuity. Close the previous interval at the last
       // known rate, then continue the wall clock seamlessly from there.
       this.counters.pcrDiscontinuities++;
+
       const rate = this.bytesPer27M > 0 ? this.bytesPer27M : 0;
       const endLinear = rate > 0 ? this.prevPcrLinear + bytes / rate : this.prevPcrLinear;
       this.timeUpTo(this.bytesIn, endLinear, this.prevPcrByte, this.prevPcrLinear, rate);
+      // RFC 2250 §2.1: the M bit marks the first datagram after a timestamp discontinuity.
+      this.markNextTimed = true;
       this.prevPcr = pcr;
       this.prevPcrByte = this.bytesIn;
       this.prevPcrLinear = endLinear;
@@ -276,6 +281,7 @@ export class PcrPacer {
     // A new run (first PCR, or the input restarted): continue the wall clock
     // after whatever is still queued, never earlier than now + delay.
     const lastDue = this.timed > this.head ? this.due[(this.timed - 1) % this.cap] : -Infinity;
+    if (!Number.isNaN(this.anchorWallMs)) this.markNextTimed = true; // a restart, not the first run
     const target = Math.max(nowMs + this.opts.delayMs, lastDue);
     this.anchorPcrLinear = this.prevPcrLinear;
     this.anchorWallMs = target - this.opts.delayMs;
@@ -303,6 +309,8 @@ export class PcrPacer {
       if (b >= endByte) break;
       const linear = rate > 0 ? fromLinear + (b - fromByte) / rate : endLinear;
       this.due[s] = this.wallOf(linear);
+      this.mark[s] = this.markNextTimed ? 1 : 0;
+      this.markNextTimed = false;
       const pcrAbs = (this.prevPcr + (linear - this.prevPcrLinear)) % PCR_WRAP_27M;
       this.rtpTs[s] = Math.floor((pcrAbs < 0 ? pcrAbs + PCR_WRAP_27M : pcrAbs) / 300) % 4294967296;
       this.timed = k + 1;
@@ -320,9 +328,9 @@ export class PcrPacer {
       const lateness = nowMs - due;
       this.recordLateness(lateness);
       const slot = this.slots[s];
-      if (this.headerSize > 0) {
-        writeRtpHeader(slot, 0, PAYLOAD_TYPE_MP2T, false, this.seq, this.rtpTs[s], this.opts.ssrc);
-        this.seq = (this.seq + 1) & 0xffff;
+      if (this.rtp) {
+        if (this.mark[s]) this.rtp.markTimestampDiscontinuity();
+        this.rtp.writeHeader(slot, this.rtpTs[s]);
       }
       this.sent++;
       this.opts.sink.send(slot, this.sent % SEND_MARK_EVERY === 0 ? this.onMark : null);
@@ -358,6 +366,7 @@ export class PcrPacer {
     const due = new Float64Array(newCap).fill(NaN);
     const startByte = new Float64Array(newCap);
     const rtpTs = new Float64Array(newCap);
+    const mark = new Uint8Array(newCap);
     for (let i = 0; i < newCap; i++) slots[i] = pool.subarray(i * this.datagramSize, (i + 1) * this.datagramSize);
     for (let k = this.head; k <= this.tail && k - this.head < this.cap; k++) {
       const o = k % this.cap;
@@ -366,11 +375,13 @@ export class PcrPacer {
       due[n] = this.due[o];
       startByte[n] = this.startByte[o];
       rtpTs[n] = this.rtpTs[o];
+      mark[n] = this.mark[o];
     }
     this.slots = slots;
     this.due = due;
     this.startByte = startByte;
     this.rtpTs = rtpTs;
+    this.mark = mark;
     this.cap = newCap;
   }
 }

@@ -203,3 +203,18 @@ t.test('a slot is not reused while its send may still be queued: only every 64th
   const out = Buffer.concat(sent);
   t.ok(out.equals(ts.subarray(0, out.length)), 'what was sent is intact');
 });
+
+t.test('RTP M bit only on the first datagram after a restart of the input (RFC 2250 §2.1)', async (t) => {
+  const h = harness();
+  const a = makeCbrStream({ count: PER_PCR * 3 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  h.feed(a.ts, 0, 3, 300);
+  const before = h.sent.length;
+  h.pacer.discontinuity(); // the source restarted: a new PCR timeline
+  const b = makeCbrStream({ count: PER_PCR * 3 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP, firstPcr27M: 5_000_000_000 });
+  h.feed(b.ts, 0, 3, 300);
+  const hdr = createRtpHeader();
+  const marked = h.sent.map((s, i) => (parseRtpHeader(s.bytes, s.bytes.length, hdr), hdr.marker ? i : -1)).filter((i) => i >= 0);
+  t.same(marked, [before], `marked datagram(s): ${marked.join(', ')} (first of the new run: ${before})`);
+  parseRtpHeader(h.sent[before].bytes, 1328, hdr);
+  t.equal(hdr.timestamp, Math.floor(5_000_000_000 / 300) >>> 0, 'its timestamp is the new PCR / 300');
+});
