@@ -414,11 +414,14 @@ function threadsCpu(pid: number): Map<string, { comm: string; cpuS: number; pree
 }
 
 /** Busy and total jiffies of the whole machine (/proc/stat). */
-function hostCpu(): { busy: number; total: number } {
+function hostCpu(): { busy: number; total: number; steal: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: total - v[3] - v[4], total };
+  // proc(5): user nice system idle iowait irq softirq steal. Steal is time
+  // the hypervisor ran someone else while this VM wanted the CPU: on a shared
+  // host it is the noise no setting of ours can remove.
+  return { busy: total - v[3] - v[4], total, steal: v[7] };
 }
 
 /** /proc/pressure/cpu `some` total, µs; null without PSI. */
@@ -792,6 +795,8 @@ async function runHeadend(
       threads: threads.slice(0, 6),
       /** Whole machine, 100 % = every core busy. */
       hostBusyPct: round(((host1.busy - host0.busy) / (host1.total - host0.total)) * 100, 1),
+      /** Hypervisor steal, % of all cores' time in the window. */
+      hostStealPct: round(((host1.steal - host0.steal) / (host1.total - host0.total)) * 100, 1),
       /** PSI: share of the window in which some runnable task waited for a CPU (machine-wide). */
       cpuPressureSomePct: psi0 !== null && psi1 !== null ? round(((psi1 - psi0) / 1e6 / wallS) * 100, 1) : null,
       ...(o.traceGc ? { gc: gc.summary(wallS) } : {}),
@@ -1166,7 +1171,7 @@ export function formatPacing(r: Record<string, unknown>): string {
           .join(', '),
     );
     lines.push(
-      `      threads: ${th}; machine busy ${String(x.hostBusyPct)}% of ${String((r.method as { cores: number }).cores)} cores, ` +
+      `      threads: ${th}; machine busy ${String(x.hostBusyPct)}% of ${String((r.method as { cores: number }).cores)} cores, steal ${String(x.hostStealPct)}%, ` +
         `CPU pressure ${String(x.cpuPressureSomePct)}%; ` +
         `rss ${String(x.rssMb)} MB; windows ${String(x.latenessWindows)} (p99 > 2 ms: ${String(x.windowsP99Over2Ms)}); ` +
         `counters: ${Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ')}; receiver cpu ${String(x.receiverCpuPct)}%`,
