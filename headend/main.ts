@@ -4,22 +4,30 @@
  * playlist, and runs every channel on the data-plane workers. The main thread
  * keeps config, logging and (later) the API; the packets never touch it.
  */
+import { randomInt } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { ConfigError, type ChannelConfig, type LineupConfig } from '../core/lineup/config.js';
 import { channelSdp, lineupM3u, channelUrl } from '../core/lineup/playlist.js';
-import { loadLineupFile } from './config/load.js';
+import { lineupDocument } from '../core/lineup/api.js';
+import { loadLineupFile, resolveStbNetworks } from './config/load.js';
+import { buildApi } from './control/api.js';
+import { advertiseHeadend, type HeadendAdvertisement } from './control/mdns.js';
 import { createLogger, isLogLevel, type Logger } from './log.js';
 import { ffmpegMuxrateBps } from './dataplane/ffmpeg.js';
-import type { ChannelSnapshot, FromWorker, ToWorker } from './dataplane/messages.js';
+import type { ChannelSnapshot, FccStatus, FromWorker, ToWorker } from './dataplane/messages.js';
 
 const USAGE = `Usage: roomcast-headend [options]
 
   --config FILE       channel lineup (default ./channels.yaml)
   --data DIR          where SDP files, the playlist and status go (default ./data)
   --log-level LEVEL   debug | info | warn | error (default info)
+  --http-port PORT    the HTTP API (lineup, playlist, STB reports) on headend.interface
+                      (default headend.httpPort, 8080)
+  --no-mdns           do not advertise the headend over mDNS (_roomcast._tcp)
   --check-config      validate the configuration, print the result and exit
   -h, --help          this text
 `;
@@ -58,10 +66,10 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-async function writePlaylists(cfg: LineupConfig, dataDir: string): Promise<void> {
+async function writePlaylists(cfg: LineupConfig, dataDir: string, ssrcs: ReadonlyMap<number, number>): Promise<void> {
   await mkdir(join(dataDir, 'sdp'), { recursive: true });
   for (const ch of cfg.channels) {
-    if (ch.transport === 'rtp' && ch.enabled) await writeAtomic(join(dataDir, 'sdp', `${ch.number}.sdp`), channelSdp(ch, cfg.headend));
+    if (ch.transport === 'rtp' && ch.enabled) await writeAtomic(join(dataDir, 'sdp', `${ch.number}.sdp`), channelSdp(ch, cfg.headend, 1, ssrcs.get(ch.number) ?? null));
   }
   await writeAtomic(join(dataDir, 'playlist.m3u'), lineupM3u(cfg.channels));
 }
@@ -75,6 +83,8 @@ async function main(): Promise<number> {
         data: { type: 'string', default: './data' },
         'log-level': { type: 'string', default: 'info' },
         'check-config': { type: 'boolean', default: false },
+        'http-port': { type: 'string' },
+        'no-mdns': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -108,12 +118,23 @@ async function main(): Promise<number> {
     process.stdout.write(`${configFile}: ok, ${cfg.channels.length} channels\n`);
     return 0;
   }
+  let httpPort = cfg.headend.httpPort;
+  if (args['http-port'] !== undefined) {
+    httpPort = Number(args['http-port']);
+    if (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65535) {
+      process.stderr.write(`--http-port: ${args['http-port']} is not a port number (1-65535)\n`);
+      return 2;
+    }
+  }
   const dataDir = resolve(args.data ?? './data');
-  await writePlaylists(cfg, dataDir);
-  return run(cfg, dataDir, log);
+  // RFC 3550 §8: a random SSRC per channel, chosen here once so that a
+  // restarted worker keeps it and the lineup, SDP and RAMS-R agree on it.
+  const ssrcs = new Map<number, number>(cfg.channels.map((c) => [c.number, randomInt(0, 2 ** 32 - 1) >>> 0]));
+  await writePlaylists(cfg, dataDir, ssrcs);
+  return run(cfg, dataDir, log, { httpPort, mdns: !args['no-mdns'], ssrcs });
 }
 
-async function run(cfg: LineupConfig, dataDir: string, log: Logger): Promise<number> {
+async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPort: number; mdns: boolean; ssrcs: Map<number, number> }): Promise<number> {
   const { headend } = cfg;
   const channels = cfg.channels.filter((c) => c.enabled);
   log.info(`roomcast-headend: ${channels.length} channels on interface ${headend.interface} (ttl ${headend.ttl}), ${headend.workers} data-plane worker${headend.workers > 1 ? 's' : ''}; playlist ${join(dataDir, 'playlist.m3u')}`);
@@ -124,6 +145,10 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger): Promise<num
   // Channels are sharded across the workers round-robin.
   const shards: ChannelConfig[][] = Array.from({ length: headend.workers }, () => []);
   channels.forEach((ch, i) => shards[i % headend.workers].push(ch));
+  const fccPorts = new Map<number, number>();
+  if (headend.fcc.enabled) shards.forEach((list, w) => list.forEach((ch) => fccPorts.set(ch.number, headend.fcc.port + w)));
+  const stb = resolveStbNetworks(cfg);
+  const fccStatus = new Map<number, FccStatus>();
   let stopping = false;
   const workers: Worker[] = [];
   const startWorker = (w: number): Worker => {
@@ -135,6 +160,9 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger): Promise<num
           break;
         case 'snapshot':
           for (const s of msg.channels) latest.set(s.number, s);
+          break;
+        case 'fcc':
+          fccStatus.set(msg.status.worker, msg.status);
           break;
         default:
           break;
@@ -150,21 +178,60 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger): Promise<num
         if (!stopping) workers[w] = startWorker(w);
       }, 500);
     });
-    worker.postMessage({ type: 'init', headend } satisfies ToWorker);
-    for (const ch of shards[w]) worker.postMessage({ type: 'start', channel: ch } satisfies ToWorker);
+    worker.postMessage({ type: 'init', headend, index: w, stbNetworks: stb.networks } satisfies ToWorker);
+    for (const ch of shards[w]) worker.postMessage({ type: 'start', channel: ch, ssrc: o.ssrcs.get(ch.number)! } satisfies ToWorker);
     return worker;
   };
   for (const ch of channels) {
     log.info(`channel ${ch.number} "${ch.name}" [${ch.group}] → ${channelUrl(ch)} (${ch.transport}), ${describeBitrate(ch)}, source ${ch.source.type}`);
   }
   for (let w = 0; w < headend.workers; w++) workers.push(startWorker(w));
+  if (headend.fcc.enabled) {
+    const ports = headend.workers === 1 ? `${headend.fcc.port}` : `${headend.fcc.port}-${headend.fcc.port + headend.workers - 1}`;
+    log.info(`fast channel change on ${headend.interface} udp/${ports} for STBs in ${stb.cidrs.join(', ')}`);
+  }
+
+  // The API: lineup (with each channel's SSRC and FCC port), playlist, STB reports.
+  const version = `${Date.now().toString(36)}-${randomInt(0, 2 ** 31).toString(36)}`;
+  const api = buildApi({
+    lineup: () => lineupDocument(cfg, { version, ssrcs: o.ssrcs, fccPorts }),
+    playlist: () => lineupM3u(cfg.channels),
+    log: (level, message) => log[level](message),
+  });
+  const apiUrl = `http://${headend.interface}:${o.httpPort}/`;
+  try {
+    // headend.interface only: nothing listens wider than it needs.
+    await api.listen({ host: headend.interface, port: o.httpPort });
+    log.info(`API on ${apiUrl} (GET /api/lineup, /playlist.m3u; POST /api/stb/report)`);
+  } catch (err) {
+    log.error(`cannot listen on ${headend.interface}:${o.httpPort} for the API: ${(err as Error).message}; STB agents cannot load the lineup (multicast goes on)`);
+  }
+  let mdns: HeadendAdvertisement | null = null;
+  if (o.mdns) {
+    try {
+      mdns = await advertiseHeadend({
+        interface: headend.interface,
+        instanceName: `Roomcast headend on ${hostname()}`,
+        port: o.httpPort,
+        txt: { api: apiUrl, version },
+        log: (level, message) => log[level](message),
+      });
+      log.info(`advertised as _roomcast._tcp over mDNS on ${headend.interface}`);
+    } catch (err) {
+      log.warn(`mDNS: cannot advertise on ${headend.interface}: ${(err as Error).message}; agents need --headend ${apiUrl}`);
+    }
+  }
 
   const statusFile = join(dataDir, 'status.json');
   let writing = false;
   const statusTimer = setInterval(() => {
     if (writing) return;
     writing = true;
-    const body = JSON.stringify({ at: new Date().toISOString(), channels: [...latest.values()].sort((a, b) => a.number - b.number) }, null, 1);
+    const body = JSON.stringify(
+      { at: new Date().toISOString(), channels: [...latest.values()].sort((a, b) => a.number - b.number), fcc: [...fccStatus.values()].sort((a, b) => a.worker - b.worker) },
+      null,
+      1,
+    );
     writeAtomic(statusFile, body)
       .catch((err: Error) => log.warn(`cannot write ${statusFile}: ${err.message}`))
       .finally(() => {
@@ -185,6 +252,8 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger): Promise<num
       log.info(`${sig}: stopping ${channels.length} channels`);
       clearInterval(statusTimer);
       clearInterval(healthTimer);
+      void mdns?.close();
+      void api.close();
       const force = setTimeout(() => resolveExit(0), 3000);
       Promise.all(
         workers.map(

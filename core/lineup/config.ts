@@ -112,6 +112,35 @@ export interface HeadendConfig {
   pacingDelayMs: number;
   /** Seconds between health lines in the log. */
   healthIntervalS: number;
+  /** The HTTP API (lineup, playlist, STB reports): port on headend.interface. */
+  httpPort: number;
+  fcc: FccConfig;
+}
+
+/**
+ * The fast-channel-change server (RFC 6285 semantics): one UDP port per
+ * data-plane worker (`port + worker index`) on headend.interface.
+ */
+export interface FccConfig {
+  enabled: boolean;
+  port: number;
+  /**
+   * Only RAMS-R from these IPv4 networks (CIDR) are answered; anything else
+   * is counted and ignored. Empty: the subnet of headend.interface.
+   */
+  stbSubnets: string[];
+  /** Burst rate as a multiple of the channel's own rate. */
+  burstMultiple: number;
+  /** Cap of one burst's rate, Mbit/s. */
+  burstMaxMbps: number;
+  /** Most bytes one RAMS-R can make the server send (cache + catch-up). */
+  maxBytesPerRequest: number;
+  /** Average burst rate one client address may draw, Mbit/s (token bucket, depth maxBytesPerRequest). */
+  clientMaxMbps: number;
+  /** Average rate of all bursts together, Mbit/s. */
+  totalMaxMbps: number;
+  /** Per channel: the GOP cache holds at most this many bytes; a longer GOP has no cache. */
+  cacheMaxBytes: number;
 }
 
 export interface LineupConfig {
@@ -147,6 +176,26 @@ export function parseIpv4(s: unknown): number {
   return v;
 }
 
+/** `a.b.c.d/n` → network and mask as 32-bit unsigned, or null when not valid. */
+export function parseCidr(s: unknown): { network: number; mask: number; prefix: number } | null {
+  if (typeof s !== 'string') return null;
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(s);
+  if (!m) return null;
+  const addr = parseIpv4(m[1]);
+  const prefix = Number(m[2]);
+  if (addr < 0 || prefix > 32) return null;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return { network: (addr & mask) >>> 0, mask, prefix };
+}
+
+/** Whether the IPv4 address is inside one of the networks (already parsed by parseCidr). */
+export function ipv4InNetworks(address: string, networks: readonly { network: number; mask: number }[]): boolean {
+  const a = parseIpv4(address);
+  if (a < 0) return false;
+  for (const n of networks) if (((a & n.mask) >>> 0) === n.network) return true;
+  return false;
+}
+
 /** 224.0.0.0/4, RFC 5771. */
 export function isIpv4Multicast(s: unknown): boolean {
   const v = parseIpv4(s);
@@ -164,7 +213,7 @@ function isLocalControlBlock(s: string): boolean {
 
 type Obj = Record<string, unknown>;
 
-class Checker {
+export class Checker {
   readonly problems: string[] = [];
   fail(path: string, msg: string): void {
     this.problems.push(`${path}: ${msg}`);
@@ -266,7 +315,12 @@ function describe(v: unknown): string {
   return String(v);
 }
 
-const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'healthIntervalS'] as const;
+const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'healthIntervalS', 'httpPort', 'fcc'] as const;
+const FCC_KEYS = [
+  'enabled', 'port', 'stbSubnets', 'burstMultiple', 'burstMaxMbps', 'maxBytesPerRequest', 'clientMaxMbps', 'totalMaxMbps', 'cacheMaxBytes',
+] as const;
+export const DEFAULT_HTTP_PORT = 8080;
+export const DEFAULT_FCC_PORT = 5560;
 const CHANNEL_KEYS = [
   'number', 'name', 'group', 'tvgId', 'multicast', 'transport', 'cbrBitrateKbps', 'enabled', 'source',
 ] as const;
@@ -291,6 +345,29 @@ function checkHeadend(c: Checker, raw: unknown, maxWorkers: number): HeadendConf
     workers: c.int(o, 'workers', 'headend', 1, maxWorkers, 1) ?? 1,
     pacingDelayMs: c.int(o, 'pacingDelayMs', 'headend', 20, 5000, 250) ?? 250,
     healthIntervalS: c.int(o, 'healthIntervalS', 'headend', 1, 3600, 10) ?? 10,
+    httpPort: c.int(o, 'httpPort', 'headend', 1, 65535, DEFAULT_HTTP_PORT) ?? DEFAULT_HTTP_PORT,
+    fcc: checkFcc(c, o.fcc),
+  };
+}
+
+function checkFcc(c: Checker, raw: unknown): FccConfig {
+  const path = 'headend.fcc';
+  const o = raw === undefined || raw === null ? {} : c.obj(raw, path) ?? {};
+  c.keys(o, path, FCC_KEYS);
+  const subnets = c.strList(o, 'stbSubnets', path);
+  subnets.forEach((s, i) => {
+    if (parseCidr(s) === null) c.fail(`${path}.stbSubnets[${i}]`, `${JSON.stringify(s)} is not an IPv4 network in CIDR form (e.g. 10.20.0.0/16)`);
+  });
+  return {
+    enabled: c.bool(o, 'enabled', path, true),
+    port: c.int(o, 'port', path, 1024, 65535, DEFAULT_FCC_PORT) ?? DEFAULT_FCC_PORT,
+    stbSubnets: subnets,
+    burstMultiple: c.num(o, 'burstMultiple', path, 1.1, 20, 4),
+    burstMaxMbps: c.num(o, 'burstMaxMbps', path, 1, 1000, 100),
+    maxBytesPerRequest: c.int(o, 'maxBytesPerRequest', path, 64 * 1024, 64 * 1024 * 1024, 8 * 1024 * 1024) ?? 8 * 1024 * 1024,
+    clientMaxMbps: c.num(o, 'clientMaxMbps', path, 0.1, 1000, 40),
+    totalMaxMbps: c.num(o, 'totalMaxMbps', path, 1, 10_000, 800),
+    cacheMaxBytes: c.int(o, 'cacheMaxBytes', path, 0, 64 * 1024 * 1024, 8 * 1024 * 1024) ?? 8 * 1024 * 1024,
   };
 }
 

@@ -14,7 +14,7 @@ function oneLine(s: string): string {
  * SDP for an RTP channel. Raw-UDP channels have no RTP session and so no SDP:
  * players open `udp://@group:port` from the M3U instead.
  */
-export function channelSdp(ch: ChannelConfig, headend: HeadendConfig, sessionVersion = 1): string {
+export function channelSdp(ch: ChannelConfig, headend: HeadendConfig, sessionVersion = 1, ssrc: number | null = null): string {
   const { group, port, source } = ch.multicast;
   const origin = source ?? headend.interface;
   const lines = [
@@ -34,6 +34,8 @@ export function channelSdp(ch: ChannelConfig, headend: HeadendConfig, sessionVer
     lines.push(`a=source-filter: incl IN IP4 ${group} ${source}`);
   }
   lines.push(`m=video ${port} RTP/AVP 33`, 'a=rtpmap:33 MP2T/90000');
+  // RFC 5576 §4.1: the SSRC the channel is sent with (a RAMS-R names it, RFC 6285 §7.2).
+  if (ssrc !== null) lines.push(`a=ssrc:${ssrc >>> 0} cname:roomcast-ch${ch.number}`);
   return lines.join('\r\n') + '\r\n';
 }
 

@@ -187,6 +187,14 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
   pcrPid = -1;
   videoPid = -1;
   videoStreamType = -1;
+  /**
+   * Stream byte index of the packet that completed the latest valid PAT
+   * section, and the latest section of the selected program's PMT; -1 before
+   * one. A GOP cache starts at a PAT before its random access point so that
+   * a receiver gets PAT + PMT first (ISO/IEC 13818-1 §2.4.4).
+   */
+  lastPatByte = -1;
+  lastPmtByte = -1;
 
   // PCR
   private lastPcr27M = -1;
@@ -333,6 +341,8 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
     }
     this.patVersion = -1;
     this.sdtVersion = -1;
+    this.lastPatByte = -1;
+    this.lastPmtByte = -1;
     this.patLastMs = Number.NaN;
     this.patLate = false;
     this.lastSeenMs.fill(Number.NaN);
@@ -575,6 +585,7 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
       if (!this.patLate && now - this.patLastMs > PSI_INTERVAL_MAX_MS) this.counters.patErrors++;
       this.patLastMs = now;
       this.patLate = false;
+      this.lastPatByte = this.currentByte;
       if (!psiCurrentNextIndicator(buf, off) || psiVersionNumber(buf, off) === this.patVersion) return;
       const pat = parsePat(buf, off, len);
       if (pat === null) return;
@@ -595,6 +606,7 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
     if (!s.late && now - s.lastMs > PSI_INTERVAL_MAX_MS) this.counters.pmtErrors++;
     s.lastMs = now;
     s.late = false;
+    if (s.programNumber === this.programNumber) this.lastPmtByte = this.currentByte;
     if (!psiCurrentNextIndicator(buf, off) || psiVersionNumber(buf, off) === s.version) return;
     const pmt = parsePmt(buf, off, len);
     if (pmt === null || pmt.programNumber !== s.programNumber) return;

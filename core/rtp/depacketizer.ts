@@ -167,6 +167,14 @@ export class RtpDepacketizer {
     this.historyState = new Uint8Array(HISTORY_SIZE);
   }
 
+  /**
+   * The 16-bit sequence number of the next datagram to deliver, or -1 before
+   * the first. A splice (FCC burst → multicast) compares against it.
+   */
+  get nextSequenceNumber(): number {
+    return this.started ? this.nextExt % SEQ_MOD : -1;
+  }
+
   /** Datagrams currently held in the reorder window. */
   get heldDatagrams(): number {
     return this.held;

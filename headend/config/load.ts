@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, networkInterfaces } from 'node:os';
 import { parseDocument } from 'yaml';
-import { ConfigError, validateLineup, type LineupConfig } from '../../core/lineup/config.js';
+import { ConfigError, parseCidr, validateLineup, type LineupConfig } from '../../core/lineup/config.js';
 
 /**
  * Read and validate channels.yaml. YAML syntax errors and schema problems are
@@ -45,4 +45,21 @@ export function checkInterfaceIsLocal(cfg: LineupConfig, file: string, ifaces = 
   if (!local.includes(cfg.headend.interface)) {
     throw new ConfigError([`headend.interface: ${cfg.headend.interface} is not an address of this machine (it has ${local.join(', ')})`], file);
   }
+}
+
+/**
+ * The networks the FCC server answers (headend.fcc.stbSubnets), parsed; when
+ * none are configured, the subnet of headend.interface as this machine has it
+ * (the IPTV VLAN the STBs share with the headend).
+ */
+export function resolveStbNetworks(cfg: LineupConfig, ifaces = networkInterfaces()): { cidrs: string[]; networks: { network: number; mask: number }[] } {
+  let cidrs = [...cfg.headend.fcc.stbSubnets];
+  if (cidrs.length === 0) {
+    const entry = Object.values(ifaces)
+      .flatMap((list) => list ?? [])
+      .find((a) => a.family === 'IPv4' && a.address === cfg.headend.interface);
+    cidrs = entry?.cidr ? [entry.cidr] : [`${cfg.headend.interface}/32`];
+  }
+  const networks = cidrs.map((c) => parseCidr(c)).filter((n): n is NonNullable<typeof n> => n !== null);
+  return { cidrs, networks };
 }

@@ -38,9 +38,15 @@ class EventLimiter {
   }
 }
 
+/** How far before its random access point a PAT may be for the GOP cache to start there, at the stream's rate. */
+const PAT_LOOKBACK_MS = 600;
+/** Input runs remembered to map inspector byte positions to pacer byte positions. */
+const BYTE_MAP_RUNS = 64;
+
 export class ChannelPipeline {
   private readonly sock: dgram.Socket;
-  private readonly pacer: PcrPacer;
+  /** The pacer also holds the GOP cache the FCC server bursts from. */
+  readonly pacer: PcrPacer;
   private readonly inspector: TsInspector;
   private readonly resync: TsResync;
   private readonly source: Source;
@@ -56,6 +62,14 @@ export class ChannelPipeline {
   private packetsAtLastCheck = 0;
   private connected = false;
   private socketErrors = 0;
+  /** Output rate over the last snapshot interval, bit/s (0 before the first). */
+  outputRateBps = 0;
+  // Inspector byte index → pacer byte index, per input run (null stuffing and
+  // overflow make them differ): the start of each of the last runs.
+  private readonly runInspectorByte = new Float64Array(BYTE_MAP_RUNS).fill(-1);
+  private readonly runPacerByte = new Float64Array(BYTE_MAP_RUNS);
+  private runs = 0;
+  private pendingCacheByte = -1;
 
   constructor(
     readonly cfg: ChannelConfig,
@@ -64,6 +78,8 @@ export class ChannelPipeline {
     private readonly emit: EventFn,
     /** The worker's scheduler: run it now if a tick is due (called after each input chunk). */
     private readonly afterInput: () => void = () => {},
+    /** RTP SSRC of the channel, chosen by the main thread (random, RFC 3550 §8) and published in the lineup. */
+    readonly ssrc: number = randomInt(0, 2 ** 32 - 1) >>> 0,
   ) {
     this.startedAtMs = now();
     this.lastSnapshotAtMs = this.startedAtMs;
@@ -92,16 +108,30 @@ export class ChannelPipeline {
       cbrBitrateBps: cfg.cbrBitrateKbps !== null ? cfg.cbrBitrateKbps * 1000 : null,
       live: cfg.source.type === 'udp' || cfg.source.type === 'rtp',
       // RFC 3550 §5.1: random initial sequence number and SSRC.
-      ssrc: randomInt(0, 2 ** 32 - 1) >>> 0,
+      ssrc: this.ssrc,
       initialSequenceNumber: randomInt(0, 65536),
+      cacheMaxBytes: headend.fcc.enabled ? headend.fcc.cacheMaxBytes : 0,
     });
     const pacer = this.pacer;
-    this.inspector = new TsInspector();
+    this.inspector = new TsInspector({
+      listener: {
+        randomAccess(_buf: Buffer, _off: number, _pts90k: number, auStartByteIndex: number): void {
+          self.onRandomAccess(auStartByteIndex);
+        },
+      },
+    });
     const inspector = this.inspector;
     const stage: TsPacketSink = {
       writePackets(buf: Buffer, off: number, count: number): void {
+        const r = self.runs++ % BYTE_MAP_RUNS;
+        self.runInspectorByte[r] = inspector.counters.bytes;
+        self.runPacerByte[r] = pacer.bytesWritten;
         inspector.writePackets(buf, off, count);
         pacer.writePackets(buf, off, count, self.now());
+        if (self.pendingCacheByte >= 0) {
+          pacer.markRandomAccess(self.pendingCacheByte);
+          self.pendingCacheByte = -1;
+        }
       },
       discontinuity(): void {
         inspector.discontinuity?.();
@@ -169,6 +199,33 @@ export class ChannelPipeline {
     this.supervisor.start();
   }
 
+  /**
+   * A random access point whose access unit starts at inspector byte
+   * `auStart`: the GOP cache restarts at the PAT just before it (so a burst
+   * begins PAT, PMT, I-frame) or, without a recent PAT + PMT, at the access
+   * unit itself.
+   */
+  private onRandomAccess(auStart: number): void {
+    const ins = this.inspector;
+    const rateBps = ins.counters.bitrateBps > 0 ? ins.counters.bitrateBps : 8_000_000;
+    const lookback = (rateBps / 8) * (PAT_LOOKBACK_MS / 1000);
+    const pat = ins.lastPatByte;
+    const pmt = ins.lastPmtByte;
+    const start = pat >= 0 && pat <= auStart && pmt > pat && pmt < auStart && auStart - pat <= lookback ? pat : auStart;
+    // The run that held `start`: its pacer position minus the bytes before it
+    // in the run (null stuffing inside a run only moves this earlier — safe:
+    // the cache then starts a datagram early, never after the I-frame).
+    for (let i = 1; i <= Math.min(this.runs, BYTE_MAP_RUNS); i++) {
+      const r = (this.runs - i) % BYTE_MAP_RUNS;
+      const ib = this.runInspectorByte[r];
+      if (ib >= 0 && ib <= start) {
+        this.pendingCacheByte = this.runPacerByte[r] + (start - ib);
+        return;
+      }
+    }
+    this.pacer.counters.cacheDrops++; // older than every run remembered
+  }
+
   /** Called by the worker's scheduler about every millisecond. */
   tick(nowMs: number): void {
     this.pacer.tick(nowMs);
@@ -202,6 +259,7 @@ export class ChannelPipeline {
     const outBps = ((pc.bytesSent - this.lastBytesOut) * 8) / dt;
     this.lastBytesIn = this.bytesIn;
     this.lastBytesOut = pc.bytesSent;
+    this.outputRateBps = outBps;
     const lat = this.pacer.takeLateness();
     const sup = this.supervisor;
     const flowing = nowMs - this.lastPacketAtMs < 1500 && sup.state === 'running';
@@ -240,6 +298,12 @@ export class ChannelPipeline {
         latenessP99Ms: lat.p99Ms,
         latenessMaxMs: lat.maxMs,
         queuedDatagrams: this.pacer.queuedDatagrams,
+      },
+      cache: {
+        datagrams: pc.cacheStarts > 0 && this.pacer.cacheFrom >= 0 ? this.pacer.liveEdge - this.pacer.cacheFrom : 0,
+        starts: pc.cacheStarts,
+        drops: pc.cacheDrops,
+        readersCut: pc.readersCut,
       },
     };
   }

@@ -5,8 +5,13 @@
 import type { ChannelConfig, HeadendConfig } from '../../core/lineup/config.js';
 
 export type ToWorker =
-  | { type: 'init'; headend: HeadendConfig }
-  | { type: 'start'; channel: ChannelConfig }
+  /**
+   * `index`: the worker's shard number (its FCC port is fcc.port + index);
+   * `stbNetworks`: fcc.stbSubnets resolved and parsed by the main thread.
+   */
+  | { type: 'init'; headend: HeadendConfig; index: number; stbNetworks: { network: number; mask: number }[] }
+  /** `ssrc`: the channel's RTP SSRC, chosen once by the main thread and published in the lineup. */
+  | { type: 'start'; channel: ChannelConfig; ssrc: number }
   | { type: 'stop'; number: number }
   | { type: 'shutdown' };
 
@@ -46,10 +51,22 @@ export interface ChannelSnapshot {
     latenessMaxMs: number;
     queuedDatagrams: number;
   };
+  /** The GOP cache the FCC server bursts from. */
+  cache: { datagrams: number; starts: number; drops: number; readersCut: number };
+}
+
+export interface FccStatus {
+  worker: number;
+  address: string;
+  port: number;
+  listening: boolean;
+  activeBursts: number;
+  counters: Record<string, number>;
 }
 
 export type FromWorker =
   | { type: 'ready' }
+  | { type: 'fcc'; status: FccStatus }
   | { type: 'snapshot'; channels: ChannelSnapshot[] }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; scope: string; message: string }
   | { type: 'stopped'; number: number };

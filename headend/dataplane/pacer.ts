@@ -19,6 +19,17 @@
  * bytes ≈ 10.9 MB, ~11 s of an 8 Mbps channel). When it is full, new packets
  * are dropped and counted (`overflowPackets`) rather than growing memory
  * without limit; a source that can wait (a file) asks `wantsMore()` first.
+ *
+ * GOP cache (DESIGN.md "Fast channel change"): sent datagrams stay in the
+ * ring from the last random access point on (`markRandomAccess`), with their
+ * RTP headers as multicast, so that a fast-channel-change burst replays the
+ * very packets (same SSRC, same sequence numbers) a receiver then splices
+ * onto. Without it a joining STB waits for the next I-frame: up to a GOP of
+ * black screen (SRS `SrsGopCache` makes the same point). The cache is bounded
+ * by `cacheMaxBytes`: a GOP longer than that (or a stream with no I-frame)
+ * has no cache, never unbounded memory. The multicast always wins: when the
+ * ring is full, the cache and every reader are dropped before a single input
+ * packet is.
  */
 import {
   TS_PACKET_SIZE,
@@ -50,6 +61,17 @@ export interface DatagramSink {
 /** One send in this many carries a completion callback. */
 export const SEND_MARK_EVERY = 64;
 
+/**
+ * Something that reads sent datagrams out of the ring after the multicast
+ * (an FCC burst). The pacer never reuses slots at or after `heldFrom`
+ * (a ring counter); when it needs them for the multicast it calls `cut()`,
+ * after which the reader must not touch the ring again.
+ */
+export interface SentReader {
+  heldFrom: number;
+  cut(): void;
+}
+
 export interface PacerOptions {
   /** `rtp` writes an RFC 3550 header; `udp` sends bare TS (each datagram starts with 0x47). */
   transport: 'rtp' | 'udp';
@@ -64,6 +86,8 @@ export interface PacerOptions {
   live: boolean;
   initialSlots?: number;
   maxSlots?: number;
+  /** Bound of the GOP cache (sent datagrams kept since the last random access point), bytes. 0: no cache. */
+  cacheMaxBytes?: number;
 }
 
 /** Lateness histogram: 0.1 ms buckets up to 100 ms, the last bucket is "≥ 100 ms". */
@@ -91,6 +115,12 @@ export class PcrPacer {
     /** Datagrams sent more than 1 ms after their due time. */
     lateDatagrams: 0,
     sendErrors: 0,
+    /** Random access points the GOP cache started at. */
+    cacheStarts: 0,
+    /** The cache was dropped: a GOP longer than cacheMaxBytes, or the ring needed the room. */
+    cacheDrops: 0,
+    /** Readers (bursts) stopped because the multicast needed their slots. */
+    readersCut: 0,
   };
   private readonly headerSize: number;
   private readonly datagramSize: number;
@@ -109,6 +139,12 @@ export class PcrPacer {
   private tailFill = 0; // packets in the tail slot
   private sent = 0; // datagrams handed to the sink
   private confirmed = 0; // of those, known complete (a multiple of SEND_MARK_EVERY)
+  /** First slot (ring counter) of the GOP cache, -1 for none; only sent slots are served. */
+  private cacheStart = -1;
+  /** A newer random access point whose slot is not sent yet: becomes cacheStart once it is. */
+  private pendingCacheStart = -1;
+  private readonly cacheMaxSlots: number;
+  private readers: SentReader[] = [];
   private bytesIn = 0;
   private pcrPid = -1;
   private prevPcr = -1;
@@ -133,6 +169,7 @@ export class PcrPacer {
     this.headerSize = opts.transport === 'rtp' ? RTP_HEADER_SIZE : 0;
     this.datagramSize = this.headerSize + TS_PER_DATAGRAM * TS_PACKET_SIZE;
     this.maxSlots = opts.maxSlots ?? 8192;
+    this.cacheMaxSlots = Math.floor((opts.cacheMaxBytes ?? 0) / this.datagramSize);
     this.rtp = opts.transport === 'rtp' ? new Mp2tPacketizer({ ssrc: opts.ssrc, initialSequenceNumber: opts.initialSequenceNumber & 0xffff }) : null;
     for (let k = 0; k < TS_PER_DATAGRAM; k++) tsWriteNullPacket(this.nullPackets, k * TS_PACKET_SIZE);
     this.grow(Math.min(opts.initialSlots ?? 512, this.maxSlots));
@@ -190,15 +227,30 @@ export class PcrPacer {
     this.pcrPid = -1;
   }
 
+  /**
+   * The oldest slot that must not be reused: sends still queued in the
+   * socket ([head - unconfirmed, head)), the GOP cache, and every reader.
+   */
+  private retainFrom(): number {
+    let k = this.head - (this.sent - this.confirmed);
+    if (this.cacheStart >= 0 && this.cacheStart < k) k = this.cacheStart;
+    for (let i = 0; i < this.readers.length; i++) if (this.readers[i].heldFrom < k) k = this.readers[i].heldFrom;
+    return k;
+  }
+
   /** Copy `n` packets (at most what is left of the tail datagram) into the tail slot. */
   private copyRun(buf: Buffer, p: number, n: number): void {
-    // Slots [head - unconfirmed, head) may still be queued in the socket: never reuse them.
-    if (this.tail - this.head + (this.sent - this.confirmed) >= this.cap) {
-      if (this.cap >= this.maxSlots) {
-        this.counters.overflowPackets += n;
-        return;
+    if (this.tail - this.retainFrom() >= this.cap) {
+      if (this.cap < this.maxSlots) this.grow(Math.min(this.cap * 2, this.maxSlots));
+      else {
+        // The multicast wins over the cache and the bursts.
+        this.dropCache();
+        this.cutReaders();
+        if (this.tail - this.retainFrom() >= this.cap) {
+          this.counters.overflowPackets += n;
+          return;
+        }
       }
-      this.grow(Math.min(this.cap * 2, this.maxSlots));
     }
     const s = this.tail % this.cap;
     const fill = this.tailFill;
@@ -317,6 +369,90 @@ export class PcrPacer {
     }
   }
 
+  // ------------------------------------------------------------ GOP cache
+
+  /** Bytes written so far (stream byte index of the next packet, null stuffing included). */
+  get bytesWritten(): number {
+    return this.bytesIn;
+  }
+
+  /**
+   * The access unit of a random access point (or the PAT before it) starts
+   * at stream byte `byteIndex` (counted like {@link bytesWritten}): the
+   * cache restarts at the datagram holding that byte once it is sent. A
+   * byte whose datagram is no longer in the ring is ignored (counted as a
+   * drop).
+   */
+  markRandomAccess(byteIndex: number): void {
+    if (this.cacheMaxSlots === 0) return;
+    const lo = this.retainFrom();
+    let k = this.tailFill > 0 ? this.tail : this.tail - 1;
+    while (k >= lo && k >= 0 && this.startByte[k % this.cap] > byteIndex) k--;
+    if (k < lo || k < 0) {
+      this.counters.cacheDrops++;
+      return;
+    }
+    this.pendingCacheStart = k;
+    this.promotePendingCache();
+  }
+
+  private promotePendingCache(): void {
+    if (this.pendingCacheStart >= 0 && this.pendingCacheStart < this.head) {
+      this.cacheStart = this.pendingCacheStart;
+      this.pendingCacheStart = -1;
+      this.counters.cacheStarts++;
+    }
+    if (this.cacheStart >= 0 && this.head - this.cacheStart > this.cacheMaxSlots) this.dropCache();
+  }
+
+  private dropCache(): void {
+    if (this.cacheStart >= 0 || this.pendingCacheStart >= 0) this.counters.cacheDrops++;
+    this.cacheStart = -1;
+    this.pendingCacheStart = -1;
+  }
+
+  private cutReaders(): void {
+    const rs = this.readers;
+    this.readers = [];
+    for (const r of rs) {
+      this.counters.readersCut++;
+      r.cut();
+    }
+  }
+
+  /** First cached slot (a ring counter), or -1 when there is no cache. */
+  get cacheFrom(): number {
+    return this.cacheStart;
+  }
+
+  /** The live edge: the ring counter of the next datagram the multicast will send. */
+  get liveEdge(): number {
+    return this.head;
+  }
+
+  /** RTP sequence number of the datagram at ring counter `k` (sent, still held). */
+  sentSequenceNumber(k: number): number {
+    return this.slots[k % this.cap].readUInt16BE(2);
+  }
+
+  /**
+   * The sent datagram at ring counter `k`. Valid only for slots a reader
+   * holds (`heldFrom <= k < liveEdge`) and only until the pacer runs again:
+   * take it, hand it to `send`, and count the completion in `heldFrom`.
+   */
+  sentDatagram(k: number): Buffer {
+    return this.slots[k % this.cap];
+  }
+
+  addReader(r: SentReader): void {
+    this.readers.push(r);
+  }
+
+  removeReader(r: SentReader): void {
+    const i = this.readers.indexOf(r);
+    if (i >= 0) this.readers.splice(i, 1);
+  }
+
   /** Send every complete datagram due by now + look-ahead. */
   tick(nowMs: number): void {
     const limit = nowMs + LOOKAHEAD_MS;
@@ -338,6 +474,7 @@ export class PcrPacer {
       this.counters.bytesSent += this.datagramSize;
       this.head++;
     }
+    if (this.pendingCacheStart >= 0 || this.cacheStart >= 0) this.promotePendingCache();
   }
 
   private recordLateness(ms: number): void {
@@ -368,7 +505,9 @@ export class PcrPacer {
     const rtpTs = new Float64Array(newCap);
     const mark = new Uint8Array(newCap);
     for (let i = 0; i < newCap; i++) slots[i] = pool.subarray(i * this.datagramSize, (i + 1) * this.datagramSize);
-    for (let k = this.head; k <= this.tail && k - this.head < this.cap; k++) {
+    // Everything still held moves: queued datagrams, the GOP cache, what readers hold.
+    const from = Math.max(0, this.retainFrom());
+    for (let k = from; k <= this.tail && k - from < this.cap; k++) {
       const o = k % this.cap;
       const n = k % newCap;
       this.slots[o].copy(slots[n], 0, 0, this.datagramSize);

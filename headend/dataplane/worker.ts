@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { HeadendConfig } from '../../core/lineup/config.js';
 import { ChannelPipeline } from './channel.js';
+import { FccServer } from './fcc-server.js';
 import type { ChannelSnapshot, FromWorker, ToWorker } from './messages.js';
 
 const port = parentPort;
@@ -14,7 +15,11 @@ if (!port) throw new Error('headend/dataplane/worker.js must run as a worker thr
 
 const now = (): number => performance.now();
 const channels = new Map<number, ChannelPipeline>();
+const bySsrc = new Map<number, ChannelPipeline>();
 let headend: HeadendConfig | null = null;
+let fcc: FccServer | null = null;
+let fccPort = 0;
+let fccListening = false;
 
 function post(msg: FromWorker): void {
   port!.postMessage(msg);
@@ -28,6 +33,7 @@ function log(level: 'debug' | 'info' | 'warn' | 'error', scope: string, message:
 // ~1 ms; each pass sends what is due within the look-ahead. Each channel
 // reads the clock itself: sending for 100 channels takes ~0.6 ms, and the
 // last channel must not act (or measure its lateness) on a stale time.
+let workerIndex = 0;
 let lastTickAtMs = 0;
 let order: ChannelPipeline[] = [];
 let rotate = 0;
@@ -39,6 +45,7 @@ function tickAll(): void {
   if (n === 0) return;
   rotate = (rotate + 1) % n;
   for (let k = 0; k < n; k++) order[(rotate + k) % n].tick(now());
+  if (fcc !== null) fcc.tick(now());
 }
 const ticker = setInterval(tickAll, 1);
 
@@ -64,6 +71,9 @@ const watchdog = setInterval(() => {
  */
 const SNAPSHOT_BATCH = 10;
 const snapshots = setInterval(() => {
+  if (fcc !== null && headend !== null) {
+    post({ type: 'fcc', status: { worker: workerIndex, address: headend.interface, port: fccPort, listening: fccListening, activeBursts: fcc.activeBursts, counters: { ...fcc.counters } } });
+  }
   const list = [...channels.values()];
   for (let i = 0; i < list.length; i += SNAPSHOT_BATCH) {
     const batch: ChannelSnapshot[] = [];
@@ -77,6 +87,7 @@ async function stopChannel(number: number): Promise<void> {
   const ch = channels.get(number);
   if (!ch) return;
   channels.delete(number);
+  if (bySsrc.get(ch.ssrc) === ch) bySsrc.delete(ch.ssrc);
   order = [...channels.values()];
   await ch.stop();
   post({ type: 'stopped', number });
@@ -84,21 +95,51 @@ async function stopChannel(number: number): Promise<void> {
 
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
-    case 'init':
+    case 'init': {
       headend = msg.headend;
+      workerIndex = msg.index;
+      const f = headend.fcc;
+      if (f.enabled) {
+        fccPort = f.port + msg.index;
+        const workers = headend.workers;
+        fcc = new FccServer({
+          address: headend.interface,
+          port: fccPort,
+          stbNetworks: msg.stbNetworks,
+          burstMultiple: f.burstMultiple,
+          burstMaxBps: f.burstMaxMbps * 1e6,
+          maxBytesPerRequest: f.maxBytesPerRequest,
+          // Each worker serves its share, so the headend as a whole stays within the limits.
+          clientMaxBps: (f.clientMaxMbps * 1e6) / workers,
+          totalMaxBps: (f.totalMaxMbps * 1e6) / workers,
+          lookup: (ssrc) => bySsrc.get(ssrc),
+          now,
+          log: (level, message) => log(level, 'fcc', message),
+        });
+        fcc.start().then(
+          () => {
+            fccListening = true;
+            log('debug', 'fcc', `FCC server on ${headend!.interface}:${fccPort}`);
+          },
+          (err: Error) => log('error', 'fcc', `cannot listen on ${headend!.interface}:${fccPort} for fast channel change: ${err.message}; channels on this worker start at the next I-frame only`),
+        );
+      }
       post({ type: 'ready' });
       break;
+    }
     case 'start': {
       if (!headend) throw new Error('start before init');
       const cfg = msg.channel;
       const scope = `ch${cfg.number}`;
-      const ch = new ChannelPipeline(cfg, headend, now, (level, message) => log(level, scope, message), tickIfDue);
+      const ch = new ChannelPipeline(cfg, headend, now, (level, message) => log(level, scope, message), tickIfDue, msg.ssrc);
       channels.set(cfg.number, ch);
+      bySsrc.set(msg.ssrc, ch);
       order = [...channels.values()];
       ch.start().catch((err: Error) => {
         // Binding the output socket failed (bad interface address): the
         // channel cannot send; say so and leave the others running.
         channels.delete(cfg.number);
+        bySsrc.delete(msg.ssrc);
         order = [...channels.values()];
         log('error', scope, `cannot open the output socket on ${headend?.interface}: ${err.message}`);
       });
@@ -111,7 +152,9 @@ port.on('message', (msg: ToWorker) => {
       clearInterval(ticker);
       clearInterval(watchdog);
       clearInterval(snapshots);
-      void Promise.all([...channels.keys()].map(stopChannel)).then(() => port.close());
+      void Promise.all([...channels.keys()].map(stopChannel))
+        .then(() => fcc?.close())
+        .then(() => port.close());
       break;
   }
 });

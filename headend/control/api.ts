@@ -1,0 +1,178 @@
+/**
+ * The headend's HTTP API (fastify, main thread; DESIGN.md "Processes and
+ * threads"). What the STB agents need: the lineup with each channel's FCC
+ * endpoint, the M3U playlist, and a place to report their state.
+ *
+ * `buildApi()` returns the app without listening (fastify's testing guide:
+ * routes are exercised with `app.inject()`); main.ts listens on
+ * headend.interface only. Every route has a JSON schema for its input and
+ * output, so bad bodies get a 400 naming the field, and nothing that is not
+ * in an output schema leaves the server.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { LineupDocument } from '../../core/lineup/api.js';
+
+export interface StbReport {
+  agentId: string;
+  label: string | null;
+  /** Channel the agent is tuned to, null when idle. */
+  channel: number | null;
+  zaps: {
+    count: number;
+    viaBurst: number;
+    viaGate: number;
+    /** Zap command → first byte to the player, ms: the agent's own last ones (at most 20). */
+    recentMs: number[];
+  };
+  counters: {
+    rtpLost: number;
+    rtpDuplicates: number;
+    ccErrors: number;
+    spliceGaps: number;
+  };
+}
+
+export interface StbRecord extends StbReport {
+  address: string;
+  lastSeen: string;
+  reports: number;
+}
+
+export interface ApiOptions {
+  lineup(): LineupDocument;
+  playlist(): string;
+  /** Most agents remembered; the least recently seen goes first. Default 10 000. */
+  maxAgents?: number;
+  log?: (level: 'info' | 'warn', message: string) => void;
+}
+
+/** Bodies above this are refused (413) before parsing: a report is ~1 KB. */
+const BODY_LIMIT_BYTES = 16 * 1024;
+
+const nullableString = { type: ['string', 'null'] } as const;
+const lineupChannelSchema = {
+  type: 'object',
+  required: ['number', 'name', 'group', 'multicast', 'transport', 'ssrc', 'fcc'],
+  properties: {
+    number: { type: 'integer' },
+    name: { type: 'string' },
+    group: { type: 'string' },
+    tvgId: nullableString,
+    multicast: {
+      type: 'object',
+      properties: { group: { type: 'string' }, port: { type: 'integer' }, source: nullableString },
+    },
+    transport: { type: 'string' },
+    ssrc: { type: ['integer', 'null'] },
+    fcc: {
+      type: ['object', 'null'],
+      properties: { address: { type: 'string' }, port: { type: 'integer' } },
+    },
+  },
+} as const;
+
+const reportBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['agentId', 'channel', 'zaps', 'counters'],
+  properties: {
+    agentId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' },
+    label: { type: ['string', 'null'], maxLength: 128 },
+    channel: { type: ['integer', 'null'], minimum: 1, maximum: 9999 },
+    zaps: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['count', 'viaBurst', 'viaGate', 'recentMs'],
+      properties: {
+        count: { type: 'integer', minimum: 0 },
+        viaBurst: { type: 'integer', minimum: 0 },
+        viaGate: { type: 'integer', minimum: 0 },
+        recentMs: { type: 'array', maxItems: 20, items: { type: 'number', minimum: 0, maximum: 3_600_000 } },
+      },
+    },
+    counters: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['rtpLost', 'rtpDuplicates', 'ccErrors', 'spliceGaps'],
+      properties: {
+        rtpLost: { type: 'integer', minimum: 0 },
+        rtpDuplicates: { type: 'integer', minimum: 0 },
+        ccErrors: { type: 'integer', minimum: 0 },
+        spliceGaps: { type: 'integer', minimum: 0 },
+      },
+    },
+  },
+} as const;
+
+const errorSchema = {
+  type: 'object',
+  properties: { statusCode: { type: 'integer' }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } },
+} as const;
+
+export function buildApi(o: ApiOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
+  const maxAgents = o.maxAgents ?? 10_000;
+  const stbs = new Map<string, StbRecord>();
+
+  app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
+
+  app.get(
+    '/api/lineup',
+    {
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              version: { type: 'string' },
+              headend: { type: 'object', properties: { interface: { type: 'string' } } },
+              channels: { type: 'array', items: lineupChannelSchema },
+            },
+          },
+        },
+      },
+    },
+    async (_req, reply) => {
+      reply.header('cache-control', 'no-cache');
+      return o.lineup();
+    },
+  );
+
+  app.get('/playlist.m3u', async (_req, reply) => {
+    reply.header('content-type', 'audio/x-mpegurl; charset=utf-8').header('cache-control', 'no-cache');
+    return o.playlist();
+  });
+
+  app.post(
+    '/api/stb/report',
+    { schema: { body: reportBodySchema, response: { 204: { type: 'null' }, '4xx': errorSchema } } },
+    async (req, reply) => {
+      const r = req.body as StbReport;
+      const prev = stbs.get(r.agentId);
+      if (prev) stbs.delete(r.agentId); // re-inserted at the back: Map order = least recently seen first
+      else if (stbs.size >= maxAgents) stbs.delete(stbs.keys().next().value as string);
+      stbs.set(r.agentId, {
+        ...r,
+        label: r.label ?? null,
+        address: req.ip,
+        lastSeen: new Date().toISOString(),
+        reports: (prev?.reports ?? 0) + 1,
+      });
+      reply.code(204);
+    },
+  );
+
+  app.get('/api/stbs', async () => ({ stbs: [...stbs.values()].reverse() }));
+
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string; validation?: unknown }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) o.log?.('warn', `API error: ${err.message}`);
+    reply.code(status).send({
+      statusCode: status,
+      code: err.validation ? 'ROOMCAST_ERR_BAD_REQUEST' : err.code ?? 'ROOMCAST_ERR_INTERNAL',
+      error: status >= 500 ? 'Internal Server Error' : 'Bad Request',
+      message: status >= 500 ? 'internal error' : err.message,
+    });
+  });
+  return app;
+}
