@@ -69,7 +69,8 @@ export class ChannelPipeline {
   private readonly runInspectorByte = new Float64Array(BYTE_MAP_RUNS).fill(-1);
   private readonly runPacerByte = new Float64Array(BYTE_MAP_RUNS);
   private runs = 0;
-  private pendingCacheByte = -1;
+  /** Random access points found in the current input run (pacer byte positions), marked after the run is copied. */
+  private pendingCacheBytes: number[] = [];
 
   constructor(
     readonly cfg: ChannelConfig,
@@ -128,9 +129,9 @@ export class ChannelPipeline {
         self.runPacerByte[r] = pacer.bytesWritten;
         inspector.writePackets(buf, off, count);
         pacer.writePackets(buf, off, count, self.now());
-        if (self.pendingCacheByte >= 0) {
-          pacer.markRandomAccess(self.pendingCacheByte);
-          self.pendingCacheByte = -1;
+        if (self.pendingCacheBytes.length > 0) {
+          for (const b of self.pendingCacheBytes) pacer.markRandomAccess(b);
+          self.pendingCacheBytes.length = 0;
         }
       },
       discontinuity(): void {
@@ -219,7 +220,7 @@ export class ChannelPipeline {
       const r = (this.runs - i) % BYTE_MAP_RUNS;
       const ib = this.runInspectorByte[r];
       if (ib >= 0 && ib <= start) {
-        this.pendingCacheByte = this.runPacerByte[r] + (start - ib);
+        if (this.pendingCacheBytes.length < 64) this.pendingCacheBytes.push(this.runPacerByte[r] + (start - ib));
         return;
       }
     }

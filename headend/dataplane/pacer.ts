@@ -95,6 +95,8 @@ const HIST_BUCKETS = 1001;
 const HIST_STEP_MS = 0.1;
 
 const LOOKAHEAD_MS = 0.5;
+/** Random access points marked ahead of the send head that are remembered. */
+const MAX_PENDING_CACHE_STARTS = 16;
 /** A PCR more than this far from the previous one (or backwards) is a discontinuity. */
 const MAX_PCR_GAP_27M = 27_000_000;
 
@@ -141,8 +143,13 @@ export class PcrPacer {
   private confirmed = 0; // of those, known complete (a multiple of SEND_MARK_EVERY)
   /** First slot (ring counter) of the GOP cache, -1 for none; only sent slots are served. */
   private cacheStart = -1;
-  /** A newer random access point whose slot is not sent yet: becomes cacheStart once it is. */
-  private pendingCacheStart = -1;
+  /**
+   * Newer random access points whose slots are not sent yet, oldest first:
+   * each becomes cacheStart once the multicast has sent it. A file source
+   * reads ahead and a low-rate stream carries several GOPs per chunk, so
+   * there can be more than one.
+   */
+  private pendingCacheStarts: number[] = [];
   private readonly cacheMaxSlots: number;
   private readers: SentReader[] = [];
   private bytesIn = 0;
@@ -241,7 +248,9 @@ export class PcrPacer {
   /** Copy `n` packets (at most what is left of the tail datagram) into the tail slot. */
   private copyRun(buf: Buffer, p: number, n: number): void {
     if (this.tail - this.retainFrom() >= this.cap) {
-      if (this.cap < this.maxSlots) this.grow(Math.min(this.cap * 2, this.maxSlots));
+      // 1.5×, not 2×: with a GOP cache the ring settles near GOP + pacing
+      // delay, and doubling overshot it by up to half (5.4 MB per 8 Mbit/s channel).
+      if (this.cap < this.maxSlots) this.grow(Math.min(Math.ceil(this.cap * 1.5), this.maxSlots));
       else {
         // The multicast wins over the cache and the bursts.
         this.dropCache();
@@ -392,23 +401,25 @@ export class PcrPacer {
       this.counters.cacheDrops++;
       return;
     }
-    this.pendingCacheStart = k;
+    const p = this.pendingCacheStarts;
+    if (p.length > 0 && p[p.length - 1] >= k) return; // not newer than one already marked
+    if (p.length >= MAX_PENDING_CACHE_STARTS) p.shift(); // keep the newest
+    p.push(k);
     this.promotePendingCache();
   }
 
   private promotePendingCache(): void {
-    if (this.pendingCacheStart >= 0 && this.pendingCacheStart < this.head) {
-      this.cacheStart = this.pendingCacheStart;
-      this.pendingCacheStart = -1;
+    const p = this.pendingCacheStarts;
+    while (p.length > 0 && p[0] < this.head) {
+      this.cacheStart = p.shift()!;
       this.counters.cacheStarts++;
     }
     if (this.cacheStart >= 0 && this.head - this.cacheStart > this.cacheMaxSlots) this.dropCache();
   }
 
   private dropCache(): void {
-    if (this.cacheStart >= 0 || this.pendingCacheStart >= 0) this.counters.cacheDrops++;
+    if (this.cacheStart >= 0) this.counters.cacheDrops++;
     this.cacheStart = -1;
-    this.pendingCacheStart = -1;
   }
 
   private cutReaders(): void {
@@ -474,7 +485,7 @@ export class PcrPacer {
       this.counters.bytesSent += this.datagramSize;
       this.head++;
     }
-    if (this.pendingCacheStart >= 0 || this.cacheStart >= 0) this.promotePendingCache();
+    if (this.pendingCacheStarts.length > 0 || this.cacheStart >= 0) this.promotePendingCache();
   }
 
   private recordLateness(ms: number): void {

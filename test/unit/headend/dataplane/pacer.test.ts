@@ -9,7 +9,7 @@ interface Sent {
   bytes: Buffer;
 }
 
-function harness(opts: { transport?: 'rtp' | 'udp'; cbrBitrateBps?: number | null; maxSlots?: number; delayMs?: number } = {}) {
+function harness(opts: { transport?: 'rtp' | 'udp'; cbrBitrateBps?: number | null; maxSlots?: number; delayMs?: number; cacheMaxBytes?: number } = {}) {
   const sent: Sent[] = [];
   let now = 1000;
   const sink: DatagramSink = {
@@ -27,6 +27,7 @@ function harness(opts: { transport?: 'rtp' | 'udp'; cbrBitrateBps?: number | nul
     ssrc: 0x12345678,
     initialSequenceNumber: 65530,
     maxSlots: opts.maxSlots,
+    cacheMaxBytes: opts.cacheMaxBytes,
   });
   return {
     pacer,
@@ -55,6 +56,13 @@ function harness(opts: { transport?: 'rtp' | 'udp'; cbrBitrateBps?: number | nul
       }
       this.write(ts, to * PER_PCR, 1);
       this.run(drainMs);
+    },
+    /** Intervals `from`..`to` in real time, continuing a stream (no extra PCR packet at the end). */
+    stream(ts: Buffer, from: number, to: number) {
+      for (let k = from; k < to; k++) {
+        this.write(ts, k * PER_PCR, PER_PCR);
+        this.run(40);
+      }
     },
   };
 }
@@ -217,4 +225,82 @@ t.test('RTP M bit only on the first datagram after a restart of the input (RFC 2
   t.same(marked, [before], `marked datagram(s): ${marked.join(', ')} (first of the new run: ${before})`);
   parseRtpHeader(h.sent[before].bytes, 1328, hdr);
   t.equal(hdr.timestamp, Math.floor(5_000_000_000 / 300) >>> 0, 'its timestamp is the new PCR / 300');
+});
+
+// ---------------------------------------------------------------- GOP cache
+
+t.test('GOP cache: starts at the datagram holding the marked byte once it is sent, with the multicast\'s own bytes and sequence numbers', async (t) => {
+  const h = harness({ cacheMaxBytes: 4 * 1024 * 1024 });
+  const { ts } = makeCbrStream({ count: PER_PCR * 20 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  h.stream(ts, 0, 5);
+  t.equal(h.pacer.cacheFrom, -1, 'no cache before a random access point');
+  // A random access point at packet 5 * PER_PCR + 10.
+  const rapPacket = 5 * PER_PCR + 10;
+  h.write(ts, 5 * PER_PCR, PER_PCR);
+  h.pacer.markRandomAccess(rapPacket * TS_PACKET_SIZE);
+  t.equal(h.pacer.cacheFrom, -1, 'not served before its datagram is sent');
+  h.run(40);
+  h.feed(ts, 6, 12, 300);
+  const k = h.pacer.cacheFrom;
+  t.ok(k >= 0, 'cache started');
+  t.equal(h.pacer.counters.cacheStarts, 1);
+  // Datagram k is the one whose 7 packets contain the marked packet.
+  t.equal(k, Math.floor(rapPacket / 7), 'datagram holding the random access point');
+  const hdr = createRtpHeader();
+  for (let i = k; i < h.pacer.liveEdge; i++) {
+    const d = h.pacer.sentDatagram(i);
+    if (!d.equals(h.sent[i].bytes)) {
+      t.fail(`cached datagram ${i} differs from what the multicast sent`);
+      break;
+    }
+    parseRtpHeader(d, d.length, hdr);
+    if (hdr.sequenceNumber !== h.pacer.sentSequenceNumber(i)) t.fail('sequence number');
+  }
+  t.equal(h.pacer.liveEdge, h.sent.length, 'live edge = datagrams the multicast sent');
+});
+
+t.test('GOP cache: a GOP longer than cacheMaxBytes has no cache (bounded memory), counted', async (t) => {
+  const h = harness({ cacheMaxBytes: 100 * 1328 });
+  const { ts } = makeCbrStream({ count: PER_PCR * 40 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  h.stream(ts, 0, 2);
+  h.pacer.markRandomAccess(PER_PCR * 2 * TS_PACKET_SIZE);
+  h.stream(ts, 2, 8);
+  h.run(200); // ~180 datagrams after the mark
+  t.equal(h.pacer.cacheFrom, -1, 'dropped once it held more than 100 datagrams');
+  t.ok(h.pacer.counters.cacheDrops >= 1);
+  h.pacer.markRandomAccess(PER_PCR * 8 * TS_PACKET_SIZE);
+  h.feed(ts, 8, 9, 150);
+  t.ok(h.pacer.cacheFrom >= 0, 'the next random access point starts a new one');
+});
+
+t.test('GOP cache: the multicast wins — a full ring cuts readers and drops the cache instead of input', async (t) => {
+  const h = harness({ maxSlots: 200, cacheMaxBytes: 8 * 1024 * 1024 });
+  const { ts } = makeCbrStream({ count: PER_PCR * 60 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  h.stream(ts, 0, 2);
+  h.pacer.markRandomAccess(0);
+  h.stream(ts, 2, 4);
+  h.run(100);
+  let cut = 0;
+  const reader = { heldFrom: h.pacer.cacheFrom, cut: () => cut++ };
+  h.pacer.addReader(reader);
+  // Keep feeding: the reader never moves, the ring (200 slots) fills up.
+  h.feed(ts, 4, 40, 300);
+  t.equal(cut, 1, 'reader cut once');
+  t.equal(h.pacer.counters.readersCut, 1);
+  t.equal(h.pacer.counters.overflowPackets, 0, 'no input packet lost for the cache');
+  const out = Buffer.concat(h.sent.map((s) => s.bytes.subarray(12)));
+  t.ok(out.equals(ts.subarray(0, out.length)), 'the multicast carried every byte in order');
+});
+
+t.test('GOP cache: held slots survive the ring growing (cache and readers keep their bytes)', async (t) => {
+  const h = harness({ cacheMaxBytes: 8 * 1024 * 1024 });
+  const { ts } = makeCbrStream({ count: PER_PCR * 120 + 1, pcrEvery: PER_PCR, pcrStep27M: PCR_STEP });
+  h.stream(ts, 0, 2);
+  h.pacer.markRandomAccess(PER_PCR * 2 * TS_PACKET_SIZE);
+  h.feed(ts, 2, 110, 200); // ~3100 datagrams: the 512-slot ring grows several times
+  const k = h.pacer.cacheFrom;
+  t.ok(k >= 0);
+  let bad = 0;
+  for (let i = k; i < h.pacer.liveEdge; i++) if (!h.pacer.sentDatagram(i).equals(h.sent[i].bytes)) bad++;
+  t.equal(bad, 0, `${h.pacer.liveEdge - k} cached datagrams intact after growth`);
 });
