@@ -15,7 +15,7 @@
  * Packets are copied (a connection's counters differ from another's) into
  * a new Buffer handed to `write`, which owns it.
  */
-import { TS_PACKET_SIZE, TsPid, tsHasPayload, tsPid } from '../../core/mpegts/packet.js';
+import { TS_PACKET_SIZE, TsPid, tsPid } from '../../core/mpegts/packet.js';
 import type { GateSink } from '../tuner/gate.js';
 
 const PID_COUNT = 8192;
@@ -41,8 +41,8 @@ export class ContinuityRestamper implements GateSink {
       const next = this.nextCc[pid];
       const cc = next >= 0 ? next : copy[o + 3] & 0x0f;
       copy[o + 3] = (copy[o + 3] & 0xf0) | cc;
-      if (tsHasPayload(copy, o)) this.nextCc[pid] = (cc + 1) & 0x0f;
-      else this.nextCc[pid] = cc;
+      // An adaptation-only packet repeats the last payload packet's CC: the next payload one is +1 either way.
+      this.nextCc[pid] = (cc + 1) & 0x0f;
     }
     this.counters.packets += copy.length / TS_PACKET_SIZE;
     this.write(copy);
@@ -66,7 +66,9 @@ export class ContinuityRestamper implements GateSink {
       }
       const out = (cc + this.offset[pid]) & 0x0f;
       copy[o + 3] = (b3 & 0xf0) | out;
-      this.nextCc[pid] = payload ? (out + 1) & 0x0f : out;
+      // §2.4.3.3: an adaptation-only packet carries the CC of the last payload
+      // packet, so the next payload packet is +1 after either kind.
+      this.nextCc[pid] = (out + 1) & 0x0f;
       // discontinuity_indicator on the first PCR after a start (adaptation field with PCR_flag).
       if (this.markPcr && (b3 & 0x20) !== 0 && copy[o + 4] > 0 && (copy[o + 5] & 0x10) !== 0) {
         copy[o + 5] |= 0x80;

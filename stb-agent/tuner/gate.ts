@@ -103,10 +103,13 @@ export class RandomAccessGate implements TsPacketSink {
     });
     const psi = opts.cachedPsi;
     if (psi && psi.length >= TS_PACKET_SIZE && psi.length % TS_PACKET_SIZE === 0) {
-      for (let o = 0; o < psi.length; o += TS_PACKET_SIZE) this.capturePsi(psi, o);
-      // Teach the inspector the PIDs; its byte count then includes these
-      // packets, which the hold bookkeeping accounts for.
-      this.inspector.writePackets(psi, 0, psi.length / TS_PACKET_SIZE);
+      // One packet at a time: the PAT teaches the inspector the PMT PID
+      // before the PMT packet is captured. Its byte count then includes
+      // these packets, which the hold bookkeeping accounts for.
+      for (let o = 0; o < psi.length; o += TS_PACKET_SIZE) {
+        this.capturePsi(psi, o);
+        this.inspector.writePackets(psi, o, 1);
+      }
       this.holdStartByte = this.inspector.counters.bytes;
     }
   }
@@ -127,6 +130,7 @@ export class RandomAccessGate implements TsPacketSink {
   writePackets(buf: Buffer, off: number, count: number): void {
     this.counters.packetsIn += count;
     if (this.isOpen) {
+      this.watch(buf, off, count);
       this.pass(buf, off, count);
       return;
     }
@@ -135,10 +139,12 @@ export class RandomAccessGate implements TsPacketSink {
       this.capturePsi(buf, o);
       this.holdPacket(buf, o);
       this.inspector.writePackets(buf, o, 1);
-      if (this.rapAt >= 0) {
-        this.start();
+      if (this.rapAt >= 0 && this.start()) {
         const next = o + TS_PACKET_SIZE;
-        if (next < end) this.pass(buf, next, (end - next) / TS_PACKET_SIZE);
+        if (next < end) {
+          this.watch(buf, next, (end - next) / TS_PACKET_SIZE);
+          this.pass(buf, next, (end - next) / TS_PACKET_SIZE);
+        }
         return;
       }
       if (this.trimTo >= 0) {
@@ -152,6 +158,7 @@ export class RandomAccessGate implements TsPacketSink {
   discontinuity(): void {
     this.inspector.discontinuity();
     if (!this.isOpen) {
+      this.counters.packetsBeforeStart += this.holdLen / TS_PACKET_SIZE;
       this.holdLen = 0;
       this.holdStartByte = this.inspector.counters.bytes;
       this.rapAt = -1;
@@ -201,7 +208,19 @@ export class RandomAccessGate implements TsPacketSink {
     this.holdStartByte += drop;
   }
 
-  private start(): void {
+  /**
+   * While open the inspector keeps reading (CC errors, PSI changes) and the
+   * PAT/PMT copies stay current, so that {@link psiPackets} is what the next
+   * tune and a newly connected player need.
+   */
+  private watch(buf: Buffer, off: number, count: number): void {
+    this.inspector.writePackets(buf, off, count);
+    const end = off + count * TS_PACKET_SIZE;
+    for (let o = off; o < end; o += TS_PACKET_SIZE) this.capturePsi(buf, o);
+  }
+
+  /** Open at the random access point found; false (and keep waiting) when that cannot be done cleanly. */
+  private start(): boolean {
     const rap = this.rapAt;
     this.rapAt = -1;
     if (this.patCount === 0 || this.pmtCount === 0 || rap < this.holdStartByte) {
@@ -209,7 +228,7 @@ export class RandomAccessGate implements TsPacketSink {
       // passing here, or an access unit bigger than the hold): wait for the next.
       this.counters.startsWithoutPsi++;
       this.trimTo = -1;
-      return;
+      return false;
     }
     this.trimHold(rap);
     this.isOpen = true;
@@ -227,6 +246,7 @@ export class RandomAccessGate implements TsPacketSink {
     const held = this.hold.subarray(0, this.holdLen);
     this.holdLen = 0;
     this.pass(held, 0, held.length / TS_PACKET_SIZE);
+    return true;
   }
 
   /** Open: pass runs through, leaving out elementary-stream packets until their first PES start. */

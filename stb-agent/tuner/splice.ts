@@ -41,7 +41,11 @@ export class FccSplicer {
     /** More multicast than the bound while waiting: the burst was given up. */
     holdOverflows: 0,
     gaps: 0,
+    /** Multicast datagrams the burst had already delivered (right after the splice), dropped here. */
+    duplicatesDropped: 0,
   };
+  /** After a splice, until the multicast has passed what the burst delivered. */
+  private catchingUp = false;
   private mode: 'burst' | 'multicast' = 'burst';
   private held: Buffer[] = [];
   private firstHeldSeq = -1;
@@ -73,6 +77,17 @@ export class FccSplicer {
   multicast(datagram: Buffer): void {
     this.counters.multicastDatagrams++;
     if (this.mode === 'multicast') {
+      if (this.catchingUp && datagram.length >= 12) {
+        // Already delivered by the burst: dropped here, because far behind
+        // (> 100) the depacketizer would take two in a row for a sender
+        // restart (RFC 3550 A.1) and replay them.
+        const next = this.depack.nextSequenceNumber;
+        if (next >= 0 && seqDiff(datagram.readUInt16BE(2), next) < 0) {
+          this.counters.duplicatesDropped++;
+          return;
+        }
+        this.catchingUp = false;
+      }
       this.depack.push(datagram);
       return;
     }
@@ -83,7 +98,9 @@ export class FccSplicer {
       this.depack.push(datagram);
       return;
     }
-    if (this.held.length === 0) this.firstHeldSeq = datagram.readUInt16BE(2);
+    // The splice point is the lowest held sequence number, not the first to arrive (reordering).
+    const seq = datagram.readUInt16BE(2);
+    if (this.held.length === 0 || seqDiff(seq, this.firstHeldSeq) < 0) this.firstHeldSeq = seq;
     this.held.push(Buffer.from(datagram));
     if (this.held.length > this.counters.heldMax) this.counters.heldMax = this.held.length;
     if (this.burstOver) this.handOver();
@@ -114,8 +131,9 @@ export class FccSplicer {
     if (this.mode === 'multicast') return;
     this.mode = 'multicast';
     const next = this.depack.nextSequenceNumber;
+    let missing = 0;
     if (this.held.length > 0 && next >= 0) {
-      const missing = seqDiff(this.firstHeldSeq, next);
+      missing = seqDiff(this.firstHeldSeq, next);
       if (missing > 0) {
         this.counters.gaps++;
         this.events.gap(missing);
@@ -123,7 +141,20 @@ export class FccSplicer {
     }
     const held = this.held;
     this.held = [];
-    if (held.length > 0) this.events.spliced(this.firstHeldSeq);
-    for (const d of held) this.depack.push(d);
+    if (held.length === 0) return;
+    this.events.spliced(this.firstHeldSeq);
+    // In sequence order; what the burst already delivered is left out (pushed
+    // again, a datagram far behind could look like a sender restart to the
+    // depacketizer, RFC 3550 A.1).
+    const base = this.firstHeldSeq;
+    held.sort((a, b) => seqDiff(a.readUInt16BE(2), base) - seqDiff(b.readUInt16BE(2), base));
+    for (const d of held) {
+      if (next < 0 || seqDiff(d.readUInt16BE(2), next) >= 0) this.depack.push(d);
+      else this.counters.duplicatesDropped++;
+    }
+    this.catchingUp = true;
+    // After a gap the depacketizer would wait in its reorder window for
+    // datagrams the ended burst will never send: the hole is final.
+    if (missing > 0) this.depack.flush();
   }
 }
