@@ -115,13 +115,14 @@ export class Agent {
     };
     // A cached lineup lets the TV play before the headend answers.
     await tuneStart();
+    const t0 = performance.now();
     for (let attempt = 0; !this.stopped; attempt++) {
       if (!this.headendUrl) {
         this.counters.discoveries++;
         const found = await discoverHeadend({ interface: this.cfg.interface, timeoutMs: DISCOVERY_TIMEOUT_MS }).catch(() => null);
         if (found) {
           this.headendUrl = found.apiUrl.replace(/\/+$/, '') + '/';
-          this.log.info(`found the headend over mDNS: ${found.instance} → ${this.headendUrl}`);
+          this.log.info(`found the headend over mDNS after ${Math.round(performance.now() - t0)} ms: ${found.instance} → ${this.headendUrl}`);
         } else if (attempt % 10 === 0) this.log.warn(`no headend answered _roomcast._tcp over mDNS on ${this.cfg.interface}; still looking`);
       }
       if (this.headendUrl && (await this.refreshLineup())) break;
