@@ -8,6 +8,7 @@
  */
 import { benchPacing, formatPacing } from './pacing.js';
 import { benchTsInspect } from './ts-inspect.js';
+import { benchZap, formatZap } from './zap.js';
 
 function formatTsInspect(r: Record<string, unknown>): string {
   return [
@@ -33,10 +34,13 @@ async function attempt(name: string, fn: () => Promise<Record<string, unknown>>)
 
 const tsInspect = await attempt('ts-inspect', benchTsInspect);
 const pacing = await attempt('pacing', () => benchPacing());
+const zap = await attempt('zap', () => benchZap());
 
 console.log(tsInspect.error ? `ts-inspect: not run: ${String(tsInspect.error)}` : formatTsInspect(tsInspect));
 console.log('');
 console.log(pacing.error ? `pacing: not run: ${String(pacing.error)}` : formatPacing(pacing));
 console.log('');
-console.log(JSON.stringify({ tsInspect, pacing }));
+console.log(zap.error ? `zap: not run: ${String(zap.error)}` : formatZap(zap));
+console.log('');
+console.log(JSON.stringify({ tsInspect, pacing, zap }));
 process.exitCode = 0;
