@@ -5,8 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
-import { parseDocument } from 'yaml';
-import { Checker, ConfigError, parseIpv4 } from '../core/lineup/config.js';
+import { Checker, ConfigError, parseIpv4, parseYamlText } from '../core/lineup/config.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/roomcast/stb.yaml';
 export const DEFAULT_CONTROL_PORT = 8090;
@@ -100,15 +99,5 @@ export async function loadStbConfig(file: string | null): Promise<unknown> {
     if (file === null && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new ConfigError([`cannot read the file: ${(err as Error).message}`], path);
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `${pos ? `line ${pos.line}, column ${pos.col}` : 'YAML'}: ${e.message.split('\n')[0]}`;
-      }),
-      path,
-    );
-  }
-  return doc.toJS() ?? {};
+  return parseYamlText(text, path) ?? {};
 }

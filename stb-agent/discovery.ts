@@ -16,7 +16,7 @@
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import makeMdns from 'multicast-dns';
-import { ConfigError, parseIpv4 } from '../core/lineup/config.js';
+import { ConfigError, interfaceNetwork, ipv4InNetworks } from '../core/lineup/config.js';
 
 const MDNS_GROUP = '224.0.0.251';
 const MDNS_PORT = 5353;
@@ -57,27 +57,14 @@ export interface DiscoveredHeadend {
   txt: Record<string, string>;
 }
 
-interface InterfaceInfo {
-  address: string;
-  addressNum: number;
-  maskNum: number;
-}
+type InterfaceInfo = NonNullable<ReturnType<typeof interfaceNetwork>>;
 
 function localInterface(address: string): InterfaceInfo | null {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (a.family === 'IPv4' && a.address === address) {
-        return { address, addressNum: parseIpv4(a.address), maskNum: parseIpv4(a.netmask) };
-      }
-    }
-  }
-  return null;
+  return interfaceNetwork(networkInterfaces(), address);
 }
 
 function sameSubnet(iface: InterfaceInfo, address: string): boolean {
-  const s = parseIpv4(address);
-  if (s < 0) return false;
-  return ((s & iface.maskNum) >>> 0) === ((iface.addressNum & iface.maskNum) >>> 0);
+  return ipv4InNetworks(address, [iface]);
 }
 
 /** RFC 6763 §6.3/6.4: `key=value` strings; keys case-insensitive, first occurrence wins, `key` alone = empty. */

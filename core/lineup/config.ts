@@ -7,6 +7,7 @@
  * is wrong (STYLE.md §3: `channels[3].multicast.group: 239.1.1.300 is not an
  * IPv4 multicast address`). The result is a frozen, fully defaulted config.
  */
+import { parseDocument } from 'yaml';
 
 export const SourceType = {
   ffmpeg: 'ffmpeg',
@@ -148,6 +149,24 @@ export interface LineupConfig {
   channels: ChannelConfig[];
 }
 
+/**
+ * YAML text → plain data, or one ConfigError listing every syntax error with
+ * line and column (channels.yaml, stb.yaml). The yaml package is pure: no I/O.
+ */
+export function parseYamlText(text: string, file: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `${pos ? `line ${pos.line}, column ${pos.col}` : 'YAML'}: ${e.message.split('\n')[0]}`;
+      }),
+      file,
+    );
+  }
+  return doc.toJS();
+}
+
 export class ConfigError extends Error {
   readonly code = 'ROOMCAST_ERR_CONFIG';
   override readonly name = 'ConfigError';
@@ -194,6 +213,37 @@ export function ipv4InNetworks(address: string, networks: readonly { network: nu
   if (a < 0) return false;
   for (const n of networks) if (((a & n.mask) >>> 0) === n.network) return true;
   return false;
+}
+
+/** The shape of an entry of node:os networkInterfaces(), for the pure helpers below. */
+export interface Ipv4InterfaceEntry {
+  address: string;
+  netmask: string;
+  family: string | number;
+  cidr?: string | null;
+}
+
+/**
+ * The network of this machine's interface that has `address` (callers pass
+ * node:os networkInterfaces(): core does no I/O), or null.
+ */
+export function interfaceNetwork(
+  ifaces: Record<string, readonly Ipv4InterfaceEntry[] | undefined>,
+  address: string,
+): { address: string; network: number; mask: number; cidr: string } | null {
+  for (const list of Object.values(ifaces)) {
+    for (const a of list ?? []) {
+      if ((a.family === 'IPv4' || a.family === 4) && a.address === address) {
+        const mask = parseIpv4(a.netmask);
+        const addr = parseIpv4(a.address);
+        if (mask < 0 || addr < 0) return null;
+        let prefix = 0;
+        while (prefix < 32 && ((mask >>> (31 - prefix)) & 1) === 1) prefix++;
+        return { address, network: (addr & mask) >>> 0, mask, cidr: a.cidr ?? `${address}/${prefix}` };
+      }
+    }
+  }
+  return null;
 }
 
 /** 224.0.0.0/4, RFC 5771. */

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, networkInterfaces } from 'node:os';
-import { parseDocument } from 'yaml';
-import { ConfigError, parseCidr, validateLineup, type LineupConfig } from '../../core/lineup/config.js';
+import { ConfigError, interfaceNetwork, parseCidr, parseYamlText, validateLineup, type LineupConfig } from '../../core/lineup/config.js';
 
 /**
  * Read and validate channels.yaml. YAML syntax errors and schema problems are
@@ -18,17 +17,8 @@ export async function loadLineupFile(file: string): Promise<LineupConfig> {
 }
 
 export function parseLineupYaml(text: string, file = 'channels.yaml'): LineupConfig {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `${pos ? `line ${pos.line}, column ${pos.col}` : 'YAML'}: ${e.message.split('\n')[0]}`;
-      }),
-      file,
-    );
-  }
-  const cfg = validateLineup(doc.toJS(), { file, maxWorkers: availableParallelism() });
+  const doc = parseYamlText(text, file);
+  const cfg = validateLineup(doc, { file, maxWorkers: availableParallelism() });
   checkInterfaceIsLocal(cfg, file);
   return cfg;
 }
@@ -54,12 +44,7 @@ export function checkInterfaceIsLocal(cfg: LineupConfig, file: string, ifaces = 
  */
 export function resolveStbNetworks(cfg: LineupConfig, ifaces = networkInterfaces()): { cidrs: string[]; networks: { network: number; mask: number }[] } {
   let cidrs = [...cfg.headend.fcc.stbSubnets];
-  if (cidrs.length === 0) {
-    const entry = Object.values(ifaces)
-      .flatMap((list) => list ?? [])
-      .find((a) => a.family === 'IPv4' && a.address === cfg.headend.interface);
-    cidrs = entry?.cidr ? [entry.cidr] : [`${cfg.headend.interface}/32`];
-  }
+  if (cidrs.length === 0) cidrs = [interfaceNetwork(ifaces, cfg.headend.interface)?.cidr ?? `${cfg.headend.interface}/32`];
   const networks = cidrs.map((c) => parseCidr(c)).filter((n): n is NonNullable<typeof n> => n !== null);
   return { cidrs, networks };
 }

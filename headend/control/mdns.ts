@@ -28,7 +28,7 @@ import dgram from 'node:dgram';
 import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import makeMdns from 'multicast-dns';
-import { ConfigError, parseIpv4 } from '../../core/lineup/config.js';
+import { ConfigError, interfaceNetwork, ipv4InNetworks } from '../../core/lineup/config.js';
 import type { LogLevelName } from '../log.js';
 
 export const MDNS_GROUP = '224.0.0.251';
@@ -102,30 +102,16 @@ const SHARED: ReadonlySet<RecordKey> = new Set<RecordKey>(['ptr', 'services']);
 /** RFC 6762 §8.3: what is announced (and said goodbye to); the §9 enumeration PTR only answers queries. */
 const ANNOUNCED: ReadonlySet<RecordKey> = new Set<RecordKey>(['ptr', 'srv', 'txt', 'a']);
 
-interface InterfaceInfo {
-  address: string;
-  addressNum: number;
-  maskNum: number;
-}
+type InterfaceInfo = NonNullable<ReturnType<typeof interfaceNetwork>>;
 
 /** The IPv4 entry of this machine with that address, or null. */
 function localInterface(address: string): InterfaceInfo | null {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (a.family === 'IPv4' && a.address === address) {
-        return { address, addressNum: parseIpv4(a.address), maskNum: parseIpv4(a.netmask) };
-      }
-    }
-  }
-  return null;
+  return interfaceNetwork(networkInterfaces(), address);
 }
 
 /** RFC 6762 §11: only packets from this interface's own subnet are answered. */
 function isOnLink(iface: InterfaceInfo, source: string): boolean {
-  const s = parseIpv4(source);
-  if (s < 0) return false;
-  // >>> 0: bitwise results are signed 32-bit; compare as unsigned.
-  return ((s & iface.maskNum) >>> 0) === ((iface.addressNum & iface.maskNum) >>> 0);
+  return ipv4InNetworks(source, [iface]);
 }
 
 /** A DNS host label from the machine's name: first label, letters/digits/hyphens (RFC 952/1123). */
