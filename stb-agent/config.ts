@@ -9,6 +9,7 @@ import { Checker, ConfigError, parseIpv4, parseYamlText } from '../core/lineup/c
 
 export const DEFAULT_CONFIG_FILE = '/etc/roomcast/stb.yaml';
 export const DEFAULT_CONTROL_PORT = 8090;
+export const DEFAULT_STATE_FILE = '/var/lib/roomcast/stb-state.json';
 
 export interface StbConfig {
   /** The headend's API URL; null: discover it over mDNS. */
@@ -76,7 +77,8 @@ export function validateStbConfig(doc: unknown, file = 'stb.yaml', ifaces = netw
     agentId,
     label: c.str(o, 'label', '', null),
     startChannel,
-    stateFile: c.str(o, 'stateFile', '', '/var/lib/roomcast/stb-state.json'),
+    // An explicit null (or --state-file '') means no state file at all, not the default.
+    stateFile: 'stateFile' in o && (o.stateFile === null || o.stateFile === '') ? null : c.str(o, 'stateFile', '', DEFAULT_STATE_FILE),
     control: { address: c.ipv4(ctl, 'address', 'control', '127.0.0.1') ?? '127.0.0.1', port: c.int(ctl, 'port', 'control', 1, 65535, DEFAULT_CONTROL_PORT) ?? DEFAULT_CONTROL_PORT },
     output: { http: c.bool(out, 'http', 'output', true), udp, stdout: c.bool(out, 'stdout', 'output', false) },
     fcc: { enabled: c.bool(fcc, 'enabled', 'fcc', true), timeoutMs: c.int(fcc, 'timeoutMs', 'fcc', 10, 5000, 80) ?? 80 },

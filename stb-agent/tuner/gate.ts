@@ -110,6 +110,10 @@ export class RandomAccessGate implements TsPacketSink {
         this.capturePsi(psi, o);
         this.inspector.writePackets(psi, o, 1);
       }
+      // The live PAT/PMT do not continue the cached packets' counters: start
+      // continuity afresh (the PIDs learnt stay), or every re-tune would
+      // count CC errors that are not there.
+      this.inspector.discontinuity();
       this.holdStartByte = this.inspector.counters.bytes;
     }
   }

@@ -37,3 +37,9 @@ t.test('a headend URL gets its trailing slash, a udp output is parsed', async (t
   t.equal(cfg.headend, 'http://10.20.0.1:8080/');
   t.same(cfg.output.udp, { address: '127.0.0.1', port: 1234 });
 });
+
+t.test('stateFile: null (or --state-file \'\') means no state file, not the default path', async (t) => {
+  t.equal(validateStbConfig({ stateFile: null }, 'x', IFACES).stateFile, null);
+  t.equal(validateStbConfig({ stateFile: '' }, 'x', IFACES).stateFile, null);
+  t.equal(validateStbConfig({}, 'x', IFACES).stateFile, '/var/lib/roomcast/stb-state.json');
+});

@@ -377,3 +377,17 @@ t.test('a keyframe of a gate that never saw PAT/PMT cannot open it (only video, 
   t.notOk(g.open);
   t.equal(sink.packets + sink.starts, 0, 'nothing at all');
 });
+
+t.test('a re-tune with cached PAT/PMT counts no CC error on a clean stream (the cache does not continue the live counters)', async (t) => {
+  for (const name of FIXTURES) {
+    const ts = readFixture(name);
+    const first = gate(ts.subarray(0, 800 * P)).g;
+    const cache = first.psiPackets();
+    t.ok(cache, `${name}: PSI cached by the first tune`);
+    for (const from of [1000, 1500, 2001]) {
+      const { g } = gate(ts.subarray(from * P), [], { cachedPsi: cache });
+      t.ok(g.open, `${name} from packet ${from}: opened`);
+      t.equal(g.inspector.counters.ccErrors, 0, `${name} from packet ${from}: no CC error`);
+    }
+  }
+});
