@@ -108,6 +108,7 @@ import {
   tsRandomAccessIndicator,
 } from '../core/mpegts/packet.js';
 import type { ChannelSnapshot, FccStatus } from '../headend/dataplane/messages.js';
+import { lineWaiter, stopChild, tail } from './proc.js';
 import { BENCH_RX_ADDRESS, BENCH_TX_ADDRESS, createBenchNet, type BenchNet } from './netns.js';
 
 const SOURCE_SECONDS = 20;
@@ -917,60 +918,8 @@ async function analyseMode(
 /* Orchestration                                                            */
 /* ======================================================================== */
 
-/** Lines of a child's stdout, awaited one predicate at a time, bounded by a timeout. */
-function lineWaiter(child: ChildProcess): (pred: (l: string) => boolean, timeoutMs: number, what: string) => Promise<string> {
-  const lines: string[] = [];
-  let wake: (() => void) | null = null;
-  let ended = false;
-  const rl = createInterface({ input: child.stdout! });
-  rl.on('line', (l) => {
-    lines.push(l);
-    wake?.();
-  });
-  rl.on('close', () => {
-    ended = true;
-    wake?.();
-  });
-  return async (pred, timeoutMs, what) => {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const i = lines.findIndex(pred);
-      if (i >= 0) return lines.splice(0, i + 1)[i];
-      if (ended) throw new Error(`${what}: the process ended first`);
-      const left = until - Date.now();
-      if (left <= 0) throw new Error(`${what}: nothing after ${timeoutMs} ms`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-      wake = null;
-    }
-  };
-}
 
-/** Keep the last `limit` characters of a stream, for the report when something fails. */
-function tail(stream: NodeJS.ReadableStream | null, limit = 8000): () => string {
-  let buf = '';
-  stream?.setEncoding('utf8');
-  stream?.on('data', (s: string) => {
-    buf = (buf + s).slice(-limit);
-  });
-  return () => buf;
-}
 
-/** SIGTERM, then SIGKILL after `timeoutMs`. Resolves with how it ended. */
-async function stopChild(child: ChildProcess, timeoutMs: number): Promise<string> {
-  if (child.exitCode !== null || child.signalCode !== null) return `already exited (${child.exitCode ?? child.signalCode})`;
-  const exited = new Promise<string>((r) => child.once('exit', (code, sig) => r(sig ? `signal ${sig}` : `exit ${code}`)));
-  child.kill('SIGTERM');
-  const how = await Promise.race([exited, sleep(timeoutMs).then(() => '')]);
-  if (how) return how;
-  child.kill('SIGKILL');
-  return `${await Promise.race([exited, sleep(2000).then(() => 'did not exit')])} after SIGKILL`;
-}
 
 interface HeadendStatus {
   channels: ChannelSnapshot[];
