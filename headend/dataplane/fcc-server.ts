@@ -241,7 +241,10 @@ export class FccServer {
       this.counters.burstsReplaced++;
       this.endBurst(prev, 'replaced');
     }
-    const ch = this.o.lookup(req.mediaSsrc);
+    // The channel: "SSRC of media source" (RFC 4585 §6.1), or the first SSRC
+    // of the Requested Media Sender SSRC(s) TLV (RFC 6285 §7.2) when a
+    // receiver names it there instead. Roomcast's agent sends both.
+    const ch = this.o.lookup(req.mediaSsrc) ?? (req.requestedMediaSenderSsrcs?.length ? this.o.lookup(req.requestedMediaSenderSsrcs[0]) : undefined);
     if (!ch) {
       this.counters.unknownSsrc++;
       this.refuse(req, rinfo, bucket, now, RamsResponseCode.noMatchingSsrc);
