@@ -205,6 +205,14 @@ t.test('RAMS-T stops the burst; garbage, truncated and wrong-kind messages are c
   t.ok(await until(() => c.infos.length === 1, 2000), 'unknown SSRC answered');
   t.equal(c.infos[0]?.responseCode, RamsResponseCode.noMatchingSsrc, 'with 509');
   c.infos.length = 0;
+  // The channel named only in the Requested Media Sender SSRC(s) TLV (RFC 6285 §7.2).
+  c.sock.send(writeRamsRequest({ senderSsrc: 6, mediaSsrc: 0, requestedMediaSenderSsrcs: [ch.ssrc!] }), FCC, '127.0.0.1');
+  t.ok(await until(() => c.infos.length === 1, 2000), 'answered');
+  t.equal(c.infos[0]?.responseCode, RamsResponseCode.accepted, 'the TLV names the channel too');
+  c.sock.send(writeRamsTermination({ senderSsrc: 6, mediaSsrc: ch.ssrc! }), FCC, '127.0.0.1');
+  await sleep(300);
+  c.infos.length = 0;
+  c.burst.length = 0;
   // A slow burst (1.5×), terminated early.
   c.sock.send(req, FCC, '127.0.0.1');
   t.ok(await until(() => c.burst.length > 5, 3000), 'burst started');
@@ -216,7 +224,7 @@ t.test('RAMS-T stops the burst; garbage, truncated and wrong-kind messages are c
   await sleep(1100); // status.json is written every second
   const k = await fccCounters(he);
   t.ok(k.malformed >= 2, `malformed counted: ${k.malformed}`);
-  t.equal(k.burstsTerminated, 1, 'one burst terminated');
+  t.equal(k.burstsTerminated, 2, 'both bursts terminated by RAMS-T');
   t.equal(k.unknownSsrc, 1);
   t.equal(he.proc.exitCode, null, 'the headend keeps running');
 });
