@@ -160,5 +160,21 @@ ${[1, 2, 3]
     await writeFile(f, wholeFrames(ts.subarray(last), 0x100));
     t.equal(await ffmpegErrors(f), '', `${name}: ffmpeg decodes the last channel from its start`);
   }
+  // A restarted agent tunes the channel it was on (startChannel: last, from its state file).
   agent.kill('SIGTERM');
+  await new Promise((r) => agent.once('exit', r));
+  const again = spawn(process.execPath, [AGENT_MAIN, 'run', '--headend', `http://127.0.0.1:${HTTP}`, '--interface', '127.0.0.1', '--control-port', String(CONTROL), '--state-file', join(dir, 'state.json')], {
+    stdio: 'ignore',
+    env: env(),
+  });
+  t.teardown(() => again.kill('SIGKILL'));
+  let st2: { channel: number | null; previous: number | null } = { channel: null, previous: null };
+  for (let i = 0; i < 100 && st2.channel === null; i++) {
+    await sleep(100);
+    const r = await cli(['status']);
+    if (r.code === 0) st2 = JSON.parse(r.stdout);
+  }
+  t.equal(st2.channel, 20, 'after a restart the last channel is tuned again');
+  t.equal(st2.previous, 10, 'and "last" still knows the one before');
+  again.kill('SIGTERM');
 });
