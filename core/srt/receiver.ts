@@ -26,21 +26,9 @@
  * the bound a hostile sender could make us hold anything it likes.
  */
 
-/** 31-bit packet sequence numbers (draft §3.1). */
-export const SEQ_MOD_31 = 0x80000000;
+import { seqAdd31, seqDiff31 } from './packet.js';
 
-/** Signed distance b − a across the 2^31 wrap. */
-export function seqDiff31(b: number, a: number): number {
-  let d = (b - a) % SEQ_MOD_31;
-  if (d < 0) d += SEQ_MOD_31;
-  return d >= SEQ_MOD_31 / 2 ? d - SEQ_MOD_31 : d;
-}
-
-export function seqAdd31(a: number, n: number): number {
-  let s = (a + n) % SEQ_MOD_31;
-  if (s < 0) s += SEQ_MOD_31;
-  return s;
-}
+export { seqAdd31, seqDiff31 };
 
 /** 32-bit µs packet timestamps wrap every ~71.6 min (draft §3). */
 const TS_WRAP = 0x100000000;
@@ -73,12 +61,12 @@ export interface SrtReceiverOptions {
 export interface SrtReceiverSink {
   deliver(payload: Buffer, off: number, len: number): void;
   /** A full ACK (`light` false) or light ACK with `ackNumber` (full only). */
-  ack(a: SrtAck): void;
+  ack(a: SrtReceiverAck): void;
   /** Lost ranges [from, to], inclusive, in order. */
   nak(ranges: readonly (readonly [number, number])[]): void;
 }
 
-export interface SrtAck {
+export interface SrtReceiverAck {
   light: boolean;
   ackNumber: number;
   /** The first sequence number not received in order (everything before it is in). */
@@ -162,7 +150,7 @@ export class SrtReceiver {
     this.latencyUs = o.latencyUs;
     this.idleUs = o.peerIdleTimeoutUs ?? 5_000_000;
     this.tlpktdrop = o.tooLatePacketDrop ?? true;
-    this.next = o.initialSequenceNumber % SEQ_MOD_31;
+    this.next = seqAdd31(o.initialSequenceNumber, 0);
     this.edge = this.next;
   }
 

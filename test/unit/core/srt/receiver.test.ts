@@ -1,12 +1,12 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { SrtReceiver, seqAdd31, seqDiff31, type SrtAck } from '../../../../core/srt/receiver.js';
+import { SrtReceiver, seqAdd31, seqDiff31, type SrtReceiverAck } from '../../../../core/srt/receiver.js';
 
 /** A receiver with a recording sink; payload i is 4 bytes holding i. */
 function harness(opts: { initial?: number; latencyMs?: number; window?: number } = {}) {
   const delivered: number[] = [];
   const deliveredAt: number[] = [];
-  const acks: SrtAck[] = [];
+  const acks: SrtReceiverAck[] = [];
   const acksAt: number[] = [];
   const naks: [number, number][][] = [];
   let now = 1_000_000;
