@@ -144,7 +144,16 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   const latest = new Map<number, ChannelSnapshot>();
   // Channels are sharded across the workers round-robin.
   const shards: ChannelConfig[][] = Array.from({ length: headend.workers }, () => []);
-  channels.forEach((ch, i) => shards[i % headend.workers].push(ch));
+  // Round-robin, except that SRT listeners on one port share a worker (they share its socket).
+  const srtWorker = new Map<string, number>();
+  let next = 0;
+  for (const ch of channels) {
+    const key = ch.source.type === 'srt' ? `${ch.source.address}:${ch.source.port}` : null;
+    const known = key !== null ? srtWorker.get(key) : undefined;
+    const w = known ?? next++ % headend.workers;
+    if (key !== null && known === undefined) srtWorker.set(key, w);
+    shards[w].push(ch);
+  }
   const fccPorts = new Map<number, number>();
   if (headend.fcc.enabled) shards.forEach((list, w) => list.forEach((ch) => fccPorts.set(ch.number, headend.fcc.port + w)));
   const stb = resolveStbNetworks(cfg);

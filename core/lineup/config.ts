@@ -14,6 +14,7 @@ export const SourceType = {
   udp: 'udp',
   rtp: 'rtp',
   file: 'file',
+  srt: 'srt',
 } as const;
 export type SourceType = (typeof SourceType)[keyof typeof SourceType];
 
@@ -75,7 +76,20 @@ export interface FileSource extends SourceCommon {
   path: string;
 }
 
-export type ChannelSource = FfmpegSource | UdpSource | FileSource;
+export interface SrtSource extends SourceCommon {
+  type: 'srt';
+  /** listener: the encoder calls us. (caller, where we call the encoder, is not implemented yet.) */
+  mode: 'listener';
+  /** Local address to listen on. Defaults to headend.interface. */
+  address: string;
+  port: number;
+  /** TSBPD latency, ms: at least 3 × the round trip to the encoder for loss recovery. */
+  latencyMs: number;
+  /** Only a caller with this stream id connects here; several channels can share a port this way. */
+  streamId: string | null;
+}
+
+export type ChannelSource = FfmpegSource | UdpSource | FileSource | SrtSource;
 
 export interface MulticastConfig {
   group: string;
@@ -380,6 +394,7 @@ const SOURCE_KEYS: Record<SourceType, readonly string[]> = {
   udp: ['type', 'stallMs', 'address', 'port', 'source', 'interface'],
   rtp: ['type', 'stallMs', 'address', 'port', 'source', 'interface', 'reorderWindow'],
   file: ['type', 'stallMs', 'path'],
+  srt: ['type', 'stallMs', 'mode', 'address', 'port', 'latencyMs', 'passphrase', 'streamId'],
 };
 
 export const DEFAULT_STALL_MS = 3000;
@@ -465,6 +480,23 @@ function checkSource(c: Checker, raw: unknown, path: string, headendIface: strin
     }
     case 'file':
       return { type, stallMs, path: c.str(o, 'path', path) ?? '' };
+    case 'srt': {
+      const mode = c.oneOf(o, 'mode', path, ['listener', 'caller'] as const, 'listener');
+      if (mode === 'caller') c.fail(`${path}.mode`, 'caller is not implemented yet (the headend only listens; have the encoder call it)');
+      if (o.passphrase !== undefined && o.passphrase !== null) c.fail(`${path}.passphrase`, 'encryption is not implemented yet; an encrypted caller is refused');
+      const streamId = c.str(o, 'streamId', path, null);
+      if (streamId !== null && Buffer.byteLength(streamId) > 512) c.fail(`${path}.streamId`, 'is longer than 512 bytes (the SRT limit)');
+      return {
+        type,
+        // SRT needs no stall restart of its own: an idle peer times out after 5 s.
+        stallMs,
+        mode: 'listener',
+        address: c.ipv4(o, 'address', path, null) ?? headendIface,
+        port: c.int(o, 'port', path, 1, 65535) ?? 0,
+        latencyMs: c.int(o, 'latencyMs', path, 20, 8000, 120) ?? 120,
+        streamId,
+      };
+    }
   }
 }
 

@@ -60,6 +60,8 @@ export class ChannelPipeline {
   private lastByteAtMs: number;
   private lastPacketAtMs: number;
   private packetsAtLastCheck = 0;
+  /** Last watchdog pass that found the source waiting for a peer. */
+  private lastWaitAtMs = -Infinity;
   private connected = false;
   private socketErrors = 0;
   /** Output rate over the last snapshot interval, bit/s (0 before the first). */
@@ -243,7 +245,13 @@ export class ChannelPipeline {
       this.lastPacketAtMs = nowMs;
       return;
     }
-    const idle = nowMs - this.lastPacketAtMs;
+    // A listener waiting for its caller is not stalled (and not flowing either:
+    // its state says no-input); a caller that just connected gets stallMs too.
+    if (this.source.waiting?.() === true) {
+      this.lastWaitAtMs = nowMs;
+      return;
+    }
+    const idle = nowMs - Math.max(this.lastPacketAtMs, this.lastWaitAtMs);
     if (idle < this.cfg.source.stallMs) return;
     if (nowMs - this.lastByteAtMs < this.cfg.source.stallMs) {
       this.supervisor.fail(`garbage: data arrives but no TS packet for ${Math.round(idle)} ms (${this.resync.counters.bytesSkipped} bytes skipped)`);

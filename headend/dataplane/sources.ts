@@ -8,11 +8,13 @@ import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { open } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { FfmpegSource, FileSource, UdpSource, ChannelConfig } from '../../core/lineup/config.js';
+import { performance } from 'node:perf_hooks';
+import type { FfmpegSource, FileSource, UdpSource, SrtSource as SrtSourceConfig, ChannelConfig } from '../../core/lineup/config.js';
 import { TS_PACKET_SIZE, tsWriteNullPacket } from '../../core/mpegts/packet.js';
 import { LoopRestamper } from '../../core/mpegts/restamp.js';
 import { RtpDepacketizer } from '../../core/rtp/depacketizer.js';
 import { ffmpegArgs, findFfmpeg, parseFfmpegLogLine, parseFfmpegStats, type FfmpegProgress } from './ffmpeg.js';
+import { srtEndpoint, type SrtAcceptor, type SrtConnection } from './srt.js';
 
 /** What a source feeds. Chunks are borrowed: valid until the call returns. */
 export interface SourceSink {
@@ -30,6 +32,11 @@ export interface Source {
   run(sink: SourceSink, signal: AbortSignal): Promise<void>;
   /** Source-specific status for the counters snapshot. */
   status(): Record<string, number | string | null>;
+  /**
+   * True while no data is expected (a listener waiting for its caller): the
+   * stall watchdog leaves the attempt alone then.
+   */
+  waiting?(): boolean;
 }
 
 /** An input's own failure (exit, refused, unreadable), with a stable ROOMCAST_ERR_* code. */
@@ -49,6 +56,8 @@ export function createSource(ch: ChannelConfig): Source {
       return new DatagramSource(ch.source);
     case 'file':
       return new FileLoopSource(ch.source);
+    case 'srt':
+      return new SrtListenerSource(ch.source);
   }
 }
 
@@ -281,5 +290,86 @@ export class FileLoopSource implements Source {
     } finally {
       await fh.close();
     }
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+/**
+ * SRT listener input (headend/dataplane/srt.ts): one attempt waits for a
+ * caller (an encoder, srt-live-transmit, ffmpeg -f mpegts srt://…) with the
+ * configured stream id, then feeds its TS until it disconnects or goes idle.
+ * The endpoint (the UDP port) is shared with other channels listening on it.
+ */
+export class SrtListenerSource implements Source {
+  private conn: SrtConnection | null = null;
+  private connections = 0;
+  private lastPeer: string | null = null;
+  private lastClose: string | null = null;
+
+  constructor(private readonly src: SrtSourceConfig) {}
+
+  waiting(): boolean {
+    return this.conn === null;
+  }
+
+  status(): Record<string, number | string | null> {
+    const s = this.conn?.stats();
+    return {
+      srtPeer: s?.peer ?? this.lastPeer,
+      srtConnections: this.connections,
+      srtLatencyMs: s?.latencyMs ?? null,
+      srtRttMs: s?.rttMs ?? null,
+      srtPacketsReceived: s?.packetsReceived ?? null,
+      srtPacketsLost: s?.packetsLost ?? null,
+      srtPacketsRetransmitted: s?.packetsRetransmitted ?? null,
+      srtPacketsDropped: s?.packetsDropped ?? null,
+      srtBufferPackets: s?.bufferPackets ?? null,
+      srtLastClose: this.lastClose,
+    };
+  }
+
+  run(sink: SourceSink, signal: AbortSignal): Promise<void> {
+    const { address, port, streamId, latencyMs } = this.src;
+    const endpoint = srtEndpoint(address, port, () => performance.now() * 1000, (level, msg) => sink.event(level, msg));
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const acceptor: SrtAcceptor = {
+        streamId,
+        latencyMs,
+        connected: (c) => {
+          if (this.conn) return false; // one caller per channel
+          this.conn = c;
+          this.connections++;
+          this.lastPeer = c.peer;
+          sink.event('info', `SRT caller ${c.peer}${c.streamId ? ` (stream id ${JSON.stringify(c.streamId)})` : ''} connected, latency ${c.latencyMs} ms`);
+          c.onData = (buf, off, len) => sink.data(buf.subarray(off, off + len));
+          c.onClose = (why) => {
+            this.lastClose = why;
+            if (this.conn === c) this.conn = null;
+            finish(new SourceError('ROOMCAST_ERR_SRT_CLOSED', `SRT caller ${c.peer}: ${why}`));
+          };
+          return true;
+        },
+      };
+      const finish = (err?: Error): void => {
+        if (done) return;
+        done = true;
+        signal.removeEventListener('abort', onAbort);
+        const c = this.conn;
+        this.conn = null;
+        if (c) {
+          c.onClose = () => undefined;
+          c.close('the channel stopped');
+        }
+        endpoint.unregister(acceptor);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = (): void => finish();
+      signal.addEventListener('abort', onAbort, { once: true });
+      endpoint.register(acceptor);
+      endpoint.ready().catch((err: Error) => finish(new SourceError('ROOMCAST_ERR_SOCKET', `cannot listen for SRT on ${address}:${port}: ${err.message}`)));
+    });
   }
 }

@@ -42,7 +42,7 @@ t.test('lists every problem with its path, not just the first', async (t) => {
     channels: [
       { number: 1, name: 'A', multicast: { group: '239.1.1.300', port: 5000 }, source: { type: 'udp', address: '239.1.1.1', port: 1 } },
       { number: 1, name: 'B', multicast: { group: '239.1.1.2', port: 70000 }, source: { type: 'ffmpeg' } },
-      { number: 3, name: 'C', multicast: { group: '239.1.1.2', port: 5000 }, source: { type: 'srt' } },
+      { number: 3, name: 'C', multicast: { group: '239.1.1.2', port: 5000 }, source: { type: 'hdmi' } },
       { number: 4, name: 'D', multicast: { group: '239.1.1.2', port: 5000 }, source: { type: 'file', path: 'x.ts' } },
     ],
   });
@@ -51,7 +51,7 @@ t.test('lists every problem with its path, not just the first', async (t) => {
     'channels[1].multicast.port: 70000 is not an integer from 1024 to 65535',
     'channels[1].number: 1 is already used by channels[0]',
     'channels[1].source.url: is required',
-    'channels[2].source.type: "srt" is not one of ffmpeg, udp, rtp, file',
+    'channels[2].source.type: "hdmi" is not one of ffmpeg, udp, rtp, file, srt',
     'channels[3].multicast: 239.1.1.2:5000 is already used by channels[2]',
     'headend.colour: unknown key (allowed here: interface, ttl, workers, pacingDelayMs, healthIntervalS, httpPort, fcc)',
     'headend.interface: 10.0.0.300 is not an IPv4 address',
@@ -94,4 +94,15 @@ t.test('headend.interface must be an address of this machine', async (t) => {
   const yaml = 'headend: { interface: 10.255.255.1 }\nchannels:\n  - { number: 1, name: A, multicast: { group: 239.255.0.1, port: 5000 }, source: { type: udp, address: 127.0.0.1, port: 6000 } }\n';
   t.throws(() => parseLineupYaml(yaml), /headend\.interface: 10\.255\.255\.1 is not an address of this machine \(it has 127\.0\.0\.1/);
   t.doesNotThrow(() => parseLineupYaml(yaml.replace('10.255.255.1', '127.0.0.1')));
+});
+
+t.test('srt source: defaults, and what is not implemented is refused with a reason', async (t) => {
+  const ok = validateLineup({ channels: [{ number: 1, name: 'A', multicast: { group: '239.1.1.1', port: 5000 }, source: { type: 'srt', port: 9000, streamId: 'cam/1' } }] });
+  t.same(ok.channels[0].source, { type: 'srt', stallMs: 3000, mode: 'listener', address: '127.0.0.1', port: 9000, latencyMs: 120, streamId: 'cam/1' });
+  const p = problems({ channels: [{ number: 1, name: 'A', multicast: { group: '239.1.1.1', port: 5000 }, source: { type: 'srt', mode: 'caller', port: 9000, passphrase: 'secret123456', latencyMs: 5 } }] });
+  t.same(p, [
+    'channels[0].source.mode: caller is not implemented yet (the headend only listens; have the encoder call it)',
+    'channels[0].source.passphrase: encryption is not implemented yet; an encrypted caller is refused',
+    'channels[0].source.latencyMs: 5 is not an integer from 20 to 8000',
+  ]);
 });

@@ -1,0 +1,140 @@
+/**
+ * SRT input, listener mode, against the real libsrt peers on loopback:
+ * ffmpeg (`-f mpegts srt://…?mode=caller`) and `srt-live-transmit` call the
+ * headend; two channels share one UDP port, told apart by stream id; an
+ * unknown stream id and an encrypting caller are refused with a reason and a
+ * counter; ffmpeg decodes the multicast the headend makes of it.
+ */
+import t from 'tap';
+import dgram from 'node:dgram';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FIXTURES, startHeadend, tempDir } from '../helpers/headend.js';
+import { TsInspector } from '../../core/mpegts/inspector.js';
+import { TS_PACKET_SIZE, tsPayloadUnitStartIndicator, tsPid } from '../../core/mpegts/packet.js';
+import { RandomAccessGate } from '../../stb-agent/tuner/gate.js';
+
+const BASE = 34000 + (process.pid % 1500) * 8;
+const SRT_PORT = BASE;
+const G1 = `239.255.205.${(process.pid % 250) + 1}`;
+const G2 = `239.255.206.${(process.pid % 250) + 1}`;
+
+function run(cmd: string, args: string[], ms: number): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), ms);
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+function ffmpegCaller(fixture: string, url: string): ChildProcess {
+  // -re -stream_loop -1: a live encoder; killed at teardown (bounded by the test timeout).
+  return spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', join(FIXTURES, fixture), '-c', 'copy', '-f', 'mpegts', url], { stdio: 'ignore' });
+}
+
+/** ffmpeg → stdout → srt-live-transmit → us: libsrt's own tool as the caller. */
+function sltCaller(fixture: string, url: string): ChildProcess {
+  return spawn('sh', ['-c', `ffmpeg -hide_banner -loglevel error -nostdin -re -stream_loop -1 -i '${join(FIXTURES, fixture)}' -c copy -f mpegts - | exec srt-live-transmit -q file://con '${url}'`], { stdio: 'ignore', detached: true });
+}
+
+async function captureMulticast(group: string, port: number, ms: number): Promise<Buffer> {
+  const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  const parts: Buffer[] = [];
+  sock.on('message', (m) => parts.push(m.subarray(12)));
+  await new Promise<void>((r) => sock.bind({ address: group, port }, () => r()));
+  sock.addMembership(group, '127.0.0.1');
+  await sleep(ms);
+  sock.close();
+  return Buffer.concat(parts);
+}
+
+t.test('SRT listener: ffmpeg and srt-live-transmit call in, stream ids route them, refusals are counted', { timeout: 90_000 }, async (t) => {
+  const yaml = `
+headend:
+  interface: 127.0.0.1
+  httpPort: ${BASE + 2}
+  pacingDelayMs: 100
+  fcc: { port: ${BASE + 4} }
+channels:
+  - number: 1
+    name: From ffmpeg
+    multicast: { group: ${G1}, port: ${BASE + 6} }
+    source: { type: srt, port: ${SRT_PORT}, streamId: cam/1, latencyMs: 120 }
+  - number: 2
+    name: From srt-live-transmit
+    multicast: { group: ${G2}, port: ${BASE + 8} }
+    source: { type: srt, port: ${SRT_PORT}, streamId: cam/2, latencyMs: 200 }
+`;
+  const he = await startHeadend(yaml, { args: ['--no-mdns'] });
+  t.teardown(() => he.stop());
+  await sleep(500);
+  const a = ffmpegCaller('h264-aac-1s-gop.ts', `srt://127.0.0.1:${SRT_PORT}?mode=caller&streamid=cam/1&latency=120000`);
+  const b = sltCaller('h265-aac-1s-gop.ts', `srt://127.0.0.1:${SRT_PORT}?mode=caller&streamid=cam/2&latency=120`);
+  t.teardown(() => {
+    a.kill('SIGKILL');
+    try {
+      process.kill(-b.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
+  const chs = await he.waitFor((c) => c.length === 2 && c.every((x) => x.state === 'ok' && x.stream.keyframes >= 2), 20_000, 'both SRT channels on air');
+  const s1 = chs[0].input.source;
+  const s2 = chs[1].input.source;
+  t.equal(s1.srtConnections, 1, `channel 1 connected from ${s1.srtPeer}`);
+  t.equal(s2.srtConnections, 1, `channel 2 connected from ${s2.srtPeer}`);
+  t.match(chs[0].stream.streams, /H\.264/, 'channel 1 carries the ffmpeg caller (H.264)');
+  t.match(chs[1].stream.streams, /H\.265/, 'channel 2 carries the srt-live-transmit caller (H.265)');
+  t.equal(s2.srtLatencyMs, 200, 'latency: the larger of ours (200) and the caller\'s (120)');
+  t.match(he.output(), /SRT caller 127\.0\.0\.1:\d+ \(stream id "cam\/1"\) connected/);
+
+  // Refusals: an unknown stream id, and a caller that encrypts.
+  const unknown = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-t', '1', '-re', '-i', join(FIXTURES, 'h264-aac-1s-gop.ts'), '-c', 'copy', '-f', 'mpegts', `srt://127.0.0.1:${SRT_PORT}?mode=caller&streamid=cam/9&connect_timeout=2000000`], 15_000);
+  t.not(unknown.code, 0, 'ffmpeg with an unknown stream id fails to connect');
+  const crypt = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-t', '1', '-re', '-i', join(FIXTURES, 'h264-aac-1s-gop.ts'), '-c', 'copy', '-f', 'mpegts', `srt://127.0.0.1:${SRT_PORT}?mode=caller&streamid=cam/1&passphrase=0123456789abc&connect_timeout=2000000`], 15_000);
+  t.not(crypt.code, 0, 'an encrypting caller is refused');
+  t.match(he.output(), /refused 127\.0\.0\.1:\d+ \(stream id "cam\/9"\): no channel listens for stream id "cam\/9"/, 'logged with the reason');
+
+  // The multicast ffmpeg decodes, with continuous CC.
+  const ts = await captureMulticast(G1, BASE + 6, 3000);
+  const ins = new TsInspector();
+  ins.writePackets(ts, 0, Math.floor(ts.length / TS_PACKET_SIZE));
+  t.equal(ins.counters.ccErrors, 0, 'no CC error on the multicast');
+  // A capture starts mid-GOP and ends mid-frame: start it on an I-frame (the
+  // STB agent's gate) and end it at the last whole access unit.
+  const out: Buffer[] = [];
+  const gate = new RandomAccessGate({ start: (psi) => out.push(Buffer.from(psi)), writePackets: (b, o, n) => out.push(Buffer.from(b.subarray(o, o + n * TS_PACKET_SIZE))) });
+  gate.writePackets(ts, 0, Math.floor(ts.length / TS_PACKET_SIZE));
+  let clean = Buffer.concat(out);
+  for (let o = clean.length - TS_PACKET_SIZE; o >= 0; o -= TS_PACKET_SIZE) {
+    if (tsPid(clean, o) === gate.inspector.videoPid && tsPayloadUnitStartIndicator(clean, o)) {
+      clean = clean.subarray(0, o);
+      break;
+    }
+  }
+  t.ok(clean.length > 100 * TS_PACKET_SIZE, `${clean.length} bytes from the first I-frame`);
+  const dir = await tempDir();
+  const f = join(dir, 'ch1.ts');
+  await writeFile(f, clean);
+  const errs = await new Promise<string>((r) => execFile('ffmpeg', ['-hide_banner', '-v', 'error', '-i', f, '-f', 'null', '-'], { timeout: 20_000 }, (_e, _o, se) => r(String(se))));
+  t.equal(errs.trim(), '', 'ffmpeg decodes the multicast with no error');
+  t.equal(chs[0].input.source.srtPacketsLost, 0, 'no loss on loopback');
+
+  // Stop the ffmpeg caller: the channel reports the close, and a new caller is taken.
+  a.kill('SIGKILL');
+  const gone = await he.waitFor((c) => c[0].input.restarts >= 1 && c[0].state === 'no-input', 15_000, 'the vanished caller to be noticed');
+  t.match(gone[0].input.lastError ?? '', /stalled|SRT caller/, `why: ${gone[0].input.lastError}`);
+  const a2 = ffmpegCaller('h264-aac-1s-gop.ts', `srt://127.0.0.1:${SRT_PORT}?mode=caller&streamid=cam/1&latency=120000`);
+  t.teardown(() => a2.kill('SIGKILL'));
+  const again = await he.waitFor((c) => c[0].state === 'ok' && (c[0].input.source.srtConnections as number) >= 1 && c[0].input.source.srtPacketsReceived !== null, 20_000, 'a new caller on channel 1');
+  t.ok(again[0].input.restarts >= 1, `channel 1 took the new caller after restarting its input (${again[0].input.lastError})`);
+  t.equal(he.proc.exitCode, null, 'the headend kept running');
+});
