@@ -14,7 +14,7 @@ import { TS_PACKET_SIZE, tsWriteNullPacket } from '../../core/mpegts/packet.js';
 import { LoopRestamper } from '../../core/mpegts/restamp.js';
 import { RtpDepacketizer } from '../../core/rtp/depacketizer.js';
 import { ffmpegArgs, findFfmpeg, parseFfmpegLogLine, parseFfmpegStats, type FfmpegProgress } from './ffmpeg.js';
-import { srtEndpoint, type SrtAcceptor, type SrtConnection } from './srt.js';
+import { srtEndpoint, type SrtAcceptor, type SrtConnection, type SrtEndpoint } from './srt.js';
 
 /** What a source feeds. Chunks are borrowed: valid until the call returns. */
 export interface SourceSink {
@@ -303,6 +303,7 @@ export class FileLoopSource implements Source {
  */
 export class SrtListenerSource implements Source {
   private conn: SrtConnection | null = null;
+  private endpoint: SrtEndpoint | null = null;
   private connections = 0;
   private lastPeer: string | null = null;
   private lastClose: string | null = null;
@@ -317,6 +318,7 @@ export class SrtListenerSource implements Source {
     const s = this.conn?.stats();
     return {
       srtPeer: s?.peer ?? this.lastPeer,
+      srtSocketId: this.conn?.socketId ?? null,
       srtConnections: this.connections,
       srtLatencyMs: s?.latencyMs ?? null,
       srtRttMs: s?.rttMs ?? null,
@@ -326,12 +328,15 @@ export class SrtListenerSource implements Source {
       srtPacketsDropped: s?.packetsDropped ?? null,
       srtBufferPackets: s?.bufferPackets ?? null,
       srtLastClose: this.lastClose,
+      // The port's counters (shared by the channels listening on it).
+      ...(this.endpoint ? srtEndpointStatus(this.endpoint) : {}),
     };
   }
 
   run(sink: SourceSink, signal: AbortSignal): Promise<void> {
     const { address, port, streamId, latencyMs } = this.src;
     const endpoint = srtEndpoint(address, port, () => performance.now() * 1000, (level, msg) => sink.event(level, msg));
+    this.endpoint = endpoint;
     return new Promise((resolve, reject) => {
       let done = false;
       const acceptor: SrtAcceptor = {
@@ -372,4 +377,16 @@ export class SrtListenerSource implements Source {
       endpoint.ready().catch((err: Error) => finish(new SourceError('ROOMCAST_ERR_SOCKET', `cannot listen for SRT on ${address}:${port}: ${err.message}`)));
     });
   }
+}
+
+function srtEndpointStatus(e: SrtEndpoint): Record<string, number> {
+  const c = e.counters;
+  return {
+    srtHandshakes: c.handshakes,
+    srtRefused: c.rejectedUnknownStreamId + c.rejectedBusy + c.rejectedVersion + c.rejectedEncryption + c.rejectedCookie + c.rejectedFull,
+    srtRefusedCookie: c.rejectedCookie,
+    srtRefusedStreamId: c.rejectedUnknownStreamId,
+    srtForeignPackets: c.foreignPackets,
+    srtMalformed: c.malformed,
+  };
 }

@@ -15,8 +15,11 @@ import { FIXTURES, startHeadend, tempDir } from '../helpers/headend.js';
 import { TsInspector } from '../../core/mpegts/inspector.js';
 import { TS_PACKET_SIZE, tsPayloadUnitStartIndicator, tsPid } from '../../core/mpegts/packet.js';
 import { RandomAccessGate } from '../../stb-agent/tuner/gate.js';
+import { writeShutdown } from '../../core/srt/packet.js';
+import { HandshakeType, HandshakeVersion, peerIpFromIPv4, writeHandshake } from '../../core/srt/handshake.js';
+import { randomBytes } from 'node:crypto';
 
-const BASE = 34000 + (process.pid % 1500) * 8;
+const BASE = 34000 + (process.pid % 1500) * 12;
 const SRT_PORT = BASE;
 const G1 = `239.255.205.${(process.pid % 250) + 1}`;
 const G2 = `239.255.206.${(process.pid % 250) + 1}`;
@@ -137,4 +140,56 @@ channels:
   const again = await he.waitFor((c) => c[0].state === 'ok' && (c[0].input.source.srtConnections as number) >= 1 && c[0].input.source.srtPacketsReceived !== null, 20_000, 'a new caller on channel 1');
   t.ok(again[0].input.restarts >= 1, `channel 1 took the new caller after restarting its input (${again[0].input.lastError})`);
   t.equal(he.proc.exitCode, null, 'the headend kept running');
+});
+
+t.test('SRT hostile input: garbage, truncation, a handshake flood, forged cookies and control packets are counted and ignored; the channel keeps playing', { timeout: 90_000 }, async (t) => {
+  const port = BASE + 3;
+  const yaml = `
+headend:
+  interface: 127.0.0.1
+  httpPort: ${BASE + 5}
+  pacingDelayMs: 100
+  fcc: { enabled: false }
+channels:
+  - number: 1
+    name: Under attack
+    multicast: { group: ${G1}, port: ${BASE + 10} }
+    source: { type: srt, port: ${port}, latencyMs: 120 }
+`;
+  const he = await startHeadend(yaml, { args: ['--no-mdns'] });
+  t.teardown(() => he.stop());
+  await sleep(500);
+  const enc = ffmpegCaller('h264-aac-1s-gop.ts', `srt://127.0.0.1:${port}?mode=caller&latency=120000`);
+  t.teardown(() => enc.kill('SIGKILL'));
+  const up = await he.waitFor((c) => c[0].state === 'ok' && c[0].stream.keyframes >= 2 && c[0].input.source.srtSocketId !== null, 20_000, 'the SRT channel on air');
+  const socketId = Number(up[0].input.source.srtSocketId);
+  const before = up[0];
+
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  t.teardown(() => s.close());
+  const send = (b: Buffer): void => s.send(b, port, '127.0.0.1');
+  for (let i = 0; i < 200; i++) send(randomBytes(1 + (i % 1400)));
+  for (let i = 1; i < 16; i++) send(Buffer.alloc(i, 0x80));
+  const hs = (type: number, cookie: number): Buffer =>
+    writeHandshake({ timestampUs: 0, destSocketId: 0, version: type === HandshakeType.INDUCTION ? HandshakeVersion.UDT4 : HandshakeVersion.SRT5, encryptionField: 0, extensionField: type === HandshakeType.INDUCTION ? 2 : 5, initialSequenceNumber: 1, mtuBytes: 1500, flowWindowPackets: 8192, handshakeType: type, socketId: 4242, synCookie: cookie, peerIp: peerIpFromIPv4('127.0.0.1'), ...(type === HandshakeType.CONCLUSION ? { hsReq: { srtVersion: 0x10501, srtFlags: 0xbf, receiverTsbpdDelayMs: 120, senderTsbpdDelayMs: 120 } } : {}) });
+  let answers = 0;
+  s.on('message', () => answers++);
+  for (let i = 0; i < 500; i++) send(hs(HandshakeType.INDUCTION, 0));
+  for (let i = 0; i < 50; i++) send(hs(HandshakeType.CONCLUSION, 0x12345678 + i));
+  const shutdown = Buffer.alloc(20);
+  writeShutdown(shutdown, 0, { timestampUs: 0, destSocketId: socketId });
+  send(shutdown); // the right socket id, from the wrong address:port
+  writeShutdown(shutdown, 0, { timestampUs: 0, destSocketId: socketId ^ 0x5a5a });
+  send(shutdown);
+  await sleep(2500);
+  const after = await he.waitFor((c) => (c[0].input.source.srtForeignPackets as number) > 0, 5000, 'the counters');
+  const src = after[0].input.source as Record<string, number>;
+  t.ok(src.srtMalformed + src.srtForeignPackets >= 200, `garbage and truncation counted: malformed ${src.srtMalformed}, foreign ${src.srtForeignPackets}`);
+  t.equal(src.srtRefusedCookie, 50, 'every CONCLUSION with a forged cookie refused');
+  t.ok(answers <= 500 + 1, `${answers} answers: an INDUCTION cookie each (as libsrt), nothing for the forged conclusions`);
+  t.equal(src.srtConnections, before.input.source.srtConnections, 'no connection was made, none was broken');
+  t.equal(after[0].input.restarts, before.input.restarts, 'the input never restarted');
+  t.equal(after[0].tr101290.ccErrors, 0, 'the stream went on without a CC error');
+  t.ok(after[0].inputBitrateBps > 0 && after[0].state === 'ok', `still on air: ${after[0].inputBitrateBps} bit/s`);
 });
