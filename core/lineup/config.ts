@@ -78,10 +78,12 @@ export interface FileSource extends SourceCommon {
 
 export interface SrtSource extends SourceCommon {
   type: 'srt';
-  /** listener: the encoder calls us. (caller, where we call the encoder, is not implemented yet.) */
-  mode: 'listener';
-  /** Local address to listen on. Defaults to headend.interface. */
+  /** listener: the encoder calls us; caller: we call the encoder (or a gateway) that listens. */
+  mode: 'listener' | 'caller';
+  /** listener: the local address to listen on (default headend.interface); caller: the listener to call. */
   address: string;
+  /** caller: the local address to call from (headend.interface). */
+  localAddress: string;
   port: number;
   /** TSBPD latency, ms: at least 3 × the round trip to the encoder for loss recovery. */
   latencyMs: number;
@@ -481,8 +483,8 @@ function checkSource(c: Checker, raw: unknown, path: string, headendIface: strin
     case 'file':
       return { type, stallMs, path: c.str(o, 'path', path) ?? '' };
     case 'srt': {
-      const mode = c.oneOf(o, 'mode', path, ['listener', 'caller'] as const, 'listener');
-      if (mode === 'caller') c.fail(`${path}.mode`, 'caller is not implemented yet (the headend only listens; have the encoder call it)');
+      const mode = c.oneOf(o, 'mode', path, ['listener', 'caller'] as const, 'listener') ?? 'listener';
+      if (mode === 'caller' && (o.address === undefined || o.address === null)) c.fail(`${path}.address`, 'is required in caller mode (the address of the SRT listener to call)');
       if (o.passphrase !== undefined && o.passphrase !== null) c.fail(`${path}.passphrase`, 'encryption is not implemented yet; an encrypted caller is refused');
       const streamId = c.str(o, 'streamId', path, null);
       if (streamId !== null && Buffer.byteLength(streamId) > 512) c.fail(`${path}.streamId`, 'is longer than 512 bytes (the SRT limit)');
@@ -490,8 +492,9 @@ function checkSource(c: Checker, raw: unknown, path: string, headendIface: strin
         type,
         // SRT needs no stall restart of its own: an idle peer times out after 5 s.
         stallMs,
-        mode: 'listener',
+        mode,
         address: c.ipv4(o, 'address', path, null) ?? headendIface,
+        localAddress: headendIface,
         port: c.int(o, 'port', path, 1, 65535) ?? 0,
         latencyMs: c.int(o, 'latencyMs', path, 20, 8000, 120) ?? 120,
         streamId,

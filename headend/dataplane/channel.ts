@@ -60,6 +60,8 @@ export class ChannelPipeline {
   private lastByteAtMs: number;
   private lastPacketAtMs: number;
   private packetsAtLastCheck = 0;
+  /** Last watchdog pass that saw new packets: what "ok" means (an attempt that only started is not). */
+  private lastFlowAtMs = -Infinity;
   /** Last watchdog pass that found the source waiting for a peer. */
   private lastWaitAtMs = -Infinity;
   private connected = false;
@@ -241,6 +243,7 @@ export class ChannelPipeline {
     // A file source waits while the queue is full (a 192 KiB chunk is 2 s
     // of a 700 kbit/s stream): not reading then is not a stall.
     if (packets !== this.packetsAtLastCheck || !this.pacer.wantsMore(nowMs)) {
+      if (packets !== this.packetsAtLastCheck) this.lastFlowAtMs = nowMs;
       this.packetsAtLastCheck = packets;
       this.lastPacketAtMs = nowMs;
       return;
@@ -271,7 +274,7 @@ export class ChannelPipeline {
     this.outputRateBps = outBps;
     const lat = this.pacer.takeLateness();
     const sup = this.supervisor;
-    const flowing = nowMs - this.lastPacketAtMs < 1500 && sup.state === 'running';
+    const flowing = nowMs - Math.max(this.lastFlowAtMs, this.pacer.wantsMore(nowMs) ? -Infinity : this.lastPacketAtMs) < 1500 && sup.state === 'running';
     const state: ChannelSnapshot['state'] =
       sup.state === 'stopped' ? 'stopped' : sup.state === 'backoff' ? 'restarting' : flowing ? 'ok' : sup.attempts <= 1 && this.resync.counters.packets === 0 ? 'starting' : 'no-input';
     const ins = this.inspector;

@@ -14,7 +14,7 @@ import { TS_PACKET_SIZE, tsWriteNullPacket } from '../../core/mpegts/packet.js';
 import { LoopRestamper } from '../../core/mpegts/restamp.js';
 import { RtpDepacketizer } from '../../core/rtp/depacketizer.js';
 import { ffmpegArgs, findFfmpeg, parseFfmpegLogLine, parseFfmpegStats, type FfmpegProgress } from './ffmpeg.js';
-import { srtEndpoint, type SrtAcceptor, type SrtConnection, type SrtEndpoint } from './srt.js';
+import { SrtCaller, srtEndpoint, type SrtAcceptor, type SrtConnection, type SrtEndpoint } from './srt.js';
 
 /** What a source feeds. Chunks are borrowed: valid until the call returns. */
 export interface SourceSink {
@@ -57,7 +57,7 @@ export function createSource(ch: ChannelConfig): Source {
     case 'file':
       return new FileLoopSource(ch.source);
     case 'srt':
-      return new SrtListenerSource(ch.source);
+      return ch.source.mode === 'caller' ? new SrtCallerSource(ch.source) : new SrtListenerSource(ch.source);
   }
 }
 
@@ -389,4 +389,66 @@ function srtEndpointStatus(e: SrtEndpoint): Record<string, number> {
     srtForeignPackets: c.foreignPackets,
     srtMalformed: c.malformed,
   };
+}
+
+/** SRT caller input: one attempt calls the listener, then feeds its TS until the connection ends. */
+export class SrtCallerSource implements Source {
+  private conn: SrtConnection | null = null;
+  private connections = 0;
+  private lastClose: string | null = null;
+
+  constructor(private readonly src: SrtSourceConfig) {}
+
+  status(): Record<string, number | string | null> {
+    const s = this.conn?.stats();
+    return {
+      srtPeer: `${this.src.address}:${this.src.port}`,
+      srtConnections: this.connections,
+      srtLatencyMs: s?.latencyMs ?? null,
+      srtRttMs: s?.rttMs ?? null,
+      srtPacketsReceived: s?.packetsReceived ?? null,
+      srtPacketsLost: s?.packetsLost ?? null,
+      srtPacketsRetransmitted: s?.packetsRetransmitted ?? null,
+      srtPacketsDropped: s?.packetsDropped ?? null,
+      srtBufferPackets: s?.bufferPackets ?? null,
+      srtLastClose: this.lastClose,
+    };
+  }
+
+  run(sink: SourceSink, signal: AbortSignal): Promise<void> {
+    const { address, port, localAddress, latencyMs, streamId } = this.src;
+    return new Promise((resolve, reject) => {
+      let finished = false;
+      const finish = (err?: Error): void => {
+        if (finished) return;
+        finished = true;
+        signal.removeEventListener('abort', onAbort);
+        const c = this.conn;
+        this.conn = null;
+        if (c) {
+          c.onClose = () => undefined;
+          c.close('the channel stopped');
+        }
+        caller.close();
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = (): void => finish();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const caller = new SrtCaller({ localAddress, address, port, latencyMs, streamId }, () => performance.now() * 1000, (r) => {
+        if (r instanceof Error) {
+          finish(new SourceError('ROOMCAST_ERR_SRT_CONNECT', `SRT call to ${address}:${port}: ${r.message}`));
+          return;
+        }
+        this.conn = r;
+        this.connections++;
+        sink.event('info', `SRT connected to ${address}:${port}${streamId ? ` (stream id ${JSON.stringify(streamId)})` : ''}, latency ${r.latencyMs} ms`);
+        r.onData = (buf, off, len) => sink.data(buf.subarray(off, off + len));
+        r.onClose = (why) => {
+          this.lastClose = why;
+          finish(new SourceError('ROOMCAST_ERR_SRT_CLOSED', `SRT ${address}:${port}: ${why}`));
+        };
+      });
+    });
+  }
 }

@@ -94,6 +94,15 @@ export interface SrtAcceptor {
   connected(conn: SrtConnection): boolean;
 }
 
+/** What a connection needs from whoever owns its socket (a listener endpoint or a caller). */
+export interface SrtConnectionOwner {
+  readonly counters: { malformed: number };
+  nowUs(): number;
+  sendTo(buf: Buffer, port: number, address: string): void;
+  forget(c: SrtConnection): void;
+  repeatConclusion(c: SrtConnection, buf: Buffer, len: number): void;
+}
+
 export class SrtConnection {
   readonly receiver: SrtReceiver;
   private readonly startUs: number;
@@ -105,7 +114,7 @@ export class SrtConnection {
   onClose: (why: string) => void = () => undefined;
 
   constructor(
-    private readonly endpoint: SrtEndpoint,
+    private readonly endpoint: SrtConnectionOwner,
     readonly socketId: number,
     readonly peerSocketId: number,
     readonly address: string,
@@ -233,7 +242,7 @@ export class SrtConnection {
 }
 
 /** One UDP socket on address:port and the SRT connections on it. */
-export class SrtEndpoint {
+export class SrtEndpoint implements SrtConnectionOwner {
   readonly counters = {
     handshakes: 0,
     connections: 0,
@@ -462,4 +471,161 @@ export function srtEndpoint(address: string, port: number, nowUs: () => number, 
     endpoints.set(key, e);
   }
   return e;
+}
+
+/**
+ * Caller mode (draft §4.3.1, the caller side): the headend calls an encoder
+ * or a gateway that listens (`srt-live-transmit … srt://:port?mode=listener`).
+ * One socket per attempt, bound to the local interface; the handshake is
+ * sent every 250 ms until answered, at most `connectTimeoutMs`.
+ */
+export class SrtCaller implements SrtConnectionOwner {
+  readonly counters = { malformed: 0, foreignPackets: 0, handshakes: 0 };
+  private readonly sock: dgram.Socket;
+  private readonly header = createSrtHeader();
+  private conn: SrtConnection | null = null;
+  private readonly socketId = randomInt(1, 0x3fffffff);
+  private readonly isn = randomInt(0, 0x7fffffff);
+  private timer: NodeJS.Timeout | null = null;
+  private resend: NodeJS.Timeout | null = null;
+  private cookie = 0;
+  private closed = false;
+
+  constructor(
+    private readonly o: { localAddress: string; address: string; port: number; latencyMs: number; streamId: string | null; connectTimeoutMs?: number },
+    readonly nowUs: () => number,
+    private readonly done: (result: SrtConnection | Error) => void,
+  ) {
+    this.sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+    this.sock.on('message', (m, r) => this.onMessage(m, r));
+    this.sock.on('error', (err) => this.fail(new Error(`SRT caller socket: ${err.message}`)));
+    this.sock.bind({ address: o.localAddress, port: 0 }, () => this.start());
+  }
+
+  private start(): void {
+    if (this.closed) return;
+    const deadline = Date.now() + (this.o.connectTimeoutMs ?? 3000);
+    const send = (): void => {
+      if (this.conn || this.closed) return;
+      if (Date.now() > deadline) {
+        this.fail(new Error(`no answer from ${this.o.address}:${this.o.port} within ${this.o.connectTimeoutMs ?? 3000} ms`));
+        return;
+      }
+      this.sock.send(this.cookie === 0 ? this.induction() : this.conclusion(), this.o.port, this.o.address);
+    };
+    send();
+    this.resend = setInterval(send, 250);
+  }
+
+  private base(): Omit<SrtHandshake, 'version' | 'extensionField' | 'handshakeType'> {
+    return {
+      timestampUs: 0,
+      destSocketId: 0,
+      encryptionField: EncryptionField.NONE,
+      initialSequenceNumber: this.isn,
+      mtuBytes: MTU,
+      flowWindowPackets: FLOW_WINDOW,
+      socketId: this.socketId,
+      synCookie: this.cookie,
+      peerIp: peerIpFromIPv4(this.o.address),
+    };
+  }
+
+  /** draft §4.3.1.1: v4, extension field 2 (UDT_DGRAM), cookie 0 — what libsrt's caller sends. */
+  private induction(): Buffer {
+    return writeHandshake({ ...this.base(), version: HandshakeVersion.UDT4, extensionField: 2, handshakeType: HandshakeType.INDUCTION });
+  }
+
+  private conclusion(): Buffer {
+    return writeHandshake({
+      ...this.base(),
+      version: HandshakeVersion.SRT5,
+      extensionField: HandshakeExtensionFlags.HSREQ | HandshakeExtensionFlags.CONFIG,
+      handshakeType: HandshakeType.CONCLUSION,
+      hsReq: { srtVersion: SRT_VERSION, srtFlags: OUR_FLAGS, receiverTsbpdDelayMs: this.o.latencyMs, senderTsbpdDelayMs: this.o.latencyMs },
+      ...(this.o.streamId !== null ? { streamId: this.o.streamId } : {}),
+    });
+  }
+
+  private onMessage(msg: Buffer, r: dgram.RemoteInfo): void {
+    if (r.address !== this.o.address || r.port !== this.o.port) {
+      this.counters.foreignPackets++;
+      return;
+    }
+    const h = this.header;
+    if (parseSrtHeader(msg, msg.length, h) !== 0) {
+      this.counters.malformed++;
+      return;
+    }
+    if (this.conn) {
+      if (h.destSocketId !== this.socketId) this.counters.foreignPackets++;
+      else this.conn.packet(msg, msg.length, h, this.nowUs());
+      return;
+    }
+    if (!h.isControl || h.controlType !== ControlType.HANDSHAKE) return;
+    const hs = parseHandshake(msg, msg.length);
+    if (isSrtParseError(hs)) {
+      this.counters.malformed++;
+      return;
+    }
+    this.counters.handshakes++;
+    if (hs.handshakeType === HandshakeType.INDUCTION) {
+      if (hs.version !== HandshakeVersion.SRT5 || hs.extensionField !== SRT_MAGIC_CODE) {
+        this.fail(new Error(`${this.o.address}:${this.o.port} is not an SRT 1.3+ listener (handshake version ${hs.version})`));
+        return;
+      }
+      if (hs.encryptionField !== EncryptionField.NONE) {
+        this.fail(new Error(`${this.o.address}:${this.o.port} wants encryption (a passphrase), which is not implemented yet`));
+        return;
+      }
+      this.cookie = hs.synCookie;
+      this.sock.send(this.conclusion(), this.o.port, this.o.address);
+      return;
+    }
+    if (hs.handshakeType === HandshakeType.CONCLUSION) {
+      const latencyMs = Math.max(this.o.latencyMs, hs.hsRsp?.senderTsbpdDelayMs ?? 0);
+      const c = new SrtConnection(this, this.socketId, hs.socketId, this.o.address, this.o.port, this.o.streamId, latencyMs, this.isn, this.nowUs());
+      this.conn = c;
+      if (this.resend) clearInterval(this.resend);
+      this.resend = null;
+      this.timer = setInterval(() => c.tick(this.nowUs()), TICK_MS);
+      this.done(c);
+      return;
+    }
+    if (hs.handshakeType >= 1000) {
+      this.fail(new Error(`${this.o.address}:${this.o.port} refused the connection (code ${hs.handshakeType}${hs.handshakeType === 2404 || hs.handshakeType === 1404 ? ': unknown stream id' : ''})`));
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.closed) return;
+    this.close();
+    this.done(err);
+  }
+
+  sendTo(buf: Buffer, port: number, address: string): void {
+    if (!this.closed) this.sock.send(buf, port, address);
+  }
+
+  forget(c: SrtConnection): void {
+    if (this.conn === c) this.close();
+  }
+
+  repeatConclusion(): void {
+    // The listener repeats its CONCLUSION when our first data has not reached it: nothing to answer.
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.resend) clearInterval(this.resend);
+    if (this.timer) clearInterval(this.timer);
+    setTimeout(() => {
+      try {
+        this.sock.close();
+      } catch {
+        /* closed */
+      }
+    }, 50); // let a SHUTDOWN go out first
+  }
 }

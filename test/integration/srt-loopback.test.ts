@@ -193,3 +193,41 @@ channels:
   t.equal(after[0].tr101290.ccErrors, 0, 'the stream went on without a CC error');
   t.ok(after[0].inputBitrateBps > 0 && after[0].state === 'ok', `still on air: ${after[0].inputBitrateBps} bit/s`);
 });
+
+t.test('SRT caller mode: the headend calls srt-live-transmit listening; a call nobody answers is retried with the reason recorded', { timeout: 90_000 }, async (t) => {
+  const listenPort = BASE + 9;
+  const deadPort = BASE + 11;
+  const yaml = `
+headend:
+  interface: 127.0.0.1
+  httpPort: ${BASE + 5}
+  pacingDelayMs: 100
+  fcc: { enabled: false }
+channels:
+  - number: 1
+    name: We call
+    multicast: { group: ${G1}, port: ${BASE + 10} }
+    source: { type: srt, mode: caller, address: 127.0.0.1, port: ${listenPort}, latencyMs: 120 }
+  - number: 2
+    name: Nobody there
+    multicast: { group: ${G2}, port: ${BASE + 12} }
+    source: { type: srt, mode: caller, address: 127.0.0.1, port: ${deadPort}, latencyMs: 120 }
+`;
+  const listener = spawn('sh', ['-c', `ffmpeg -hide_banner -loglevel error -nostdin -re -stream_loop -1 -i '${join(FIXTURES, 'h264-aac-1s-gop.ts')}' -c copy -f mpegts - | exec srt-live-transmit -q file://con 'srt://:${listenPort}?mode=listener&latency=120'`], { stdio: 'ignore', detached: true });
+  t.teardown(() => {
+    try {
+      process.kill(-listener.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
+  await sleep(700);
+  const he = await startHeadend(yaml, { args: ['--no-mdns'] });
+  t.teardown(() => he.stop());
+  const chs = await he.waitFor((c) => c.length === 2 && c[0].state === 'ok' && c[0].stream.keyframes >= 2 && c[1].input.restarts >= 1, 25_000, 'channel 1 on air and channel 2 retried');
+  t.equal(chs[0].input.source.srtConnections, 1, 'connected to the listener');
+  t.match(chs[0].stream.streams, /H\.264/);
+  t.equal(chs[0].tr101290.ccErrors, 0);
+  t.match(chs[1].input.lastError ?? '', new RegExp(`SRT call to 127\\.0\\.0\\.1:${deadPort}: no answer from 127\\.0\\.0\\.1:${deadPort} within 3000 ms`), `why: ${chs[1].input.lastError}`);
+  t.not(chs[1].state, 'ok', `channel 2 is ${chs[1].state}, not ok`);
+});
