@@ -10,7 +10,7 @@
  */
 import { TS_PACKET_SIZE } from '../../core/mpegts/packet.js';
 import { RandomAccessGate, type GateSink } from '../tuner/gate.js';
-import { ContinuityRestamper } from './continuity.js';
+import { ContinuityRestamper } from '../../core/mpegts/continuity.js';
 
 export interface OutputWriter {
   /** Takes ownership of `chunk` (whole TS packets). */

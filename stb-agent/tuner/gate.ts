@@ -28,14 +28,10 @@
 import { TS_PACKET_SIZE, TsPid, tsPayloadUnitStartIndicator, tsPid, tsHasPayload } from '../../core/mpegts/packet.js';
 import { TsInspector } from '../../core/mpegts/inspector.js';
 import type { TsPacketSink } from '../../core/mpegts/sink.js';
+import type { StartSink } from '../../core/mpegts/continuity.js';
 
-export interface GateSink extends TsPacketSink {
-  /**
-   * A decodable start follows. `psi` is whole PAT and PMT packets to put
-   * first (borrowed; empty when the held data begins with them anyway).
-   */
-  start(psi: Buffer): void;
-}
+/** Where the gate's output goes: `start(psi)` before a decodable start (PAT and PMT copies to put first), then packets. */
+export type GateSink = StartSink;
 
 export interface GateOptions {
   /** Bound of the hold buffer (one access unit and what is interleaved with it), bytes. Default 4 MiB. */

@@ -15,12 +15,17 @@
  * Packets are copied (a connection's counters differ from another's) into
  * a new Buffer handed to `write`, which owns it.
  */
-import { TS_PACKET_SIZE, TsPid, tsPid } from '../../core/mpegts/packet.js';
-import type { GateSink } from '../tuner/gate.js';
+import { TS_PACKET_SIZE, TsPid, tsPid } from './packet.js';
+import type { TsPacketSink } from './sink.js';
+
+/** A stage that also takes the start of a new stream (after a zap or an input switch), with PSI to put first. */
+export interface StartSink extends TsPacketSink {
+  start(psi: Buffer): void;
+}
 
 const PID_COUNT = 8192;
 
-export class ContinuityRestamper implements GateSink {
+export class ContinuityRestamper implements StartSink {
   readonly counters = { starts: 0, packets: 0, pcrMarked: 0 };
   /** Next output CC per PID; -1 before the PID's first packet. */
   private readonly nextCc = new Int8Array(PID_COUNT).fill(-1);

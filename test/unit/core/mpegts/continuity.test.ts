@@ -3,7 +3,7 @@ import { readFixture, readOracle } from '../../../fixtures/ts-fixtures.js';
 import { AUDIO_PID, PMT_PID, RecordingGateSink, VIDEO_PID, ffmpegDecodeErrors, firstVideoFrame, layout, pkt, strictCcErrors } from '../../../helpers/agent-stb-ts.js';
 import { TS_PACKET_SIZE, TsPid, tsCc, tsDiscontinuityIndicator, tsHasPayload, tsHasPcr, tsPayloadUnitStartIndicator, tsPid } from '../../../../core/mpegts/packet.js';
 import { TsInspector } from '../../../../core/mpegts/inspector.js';
-import { ContinuityRestamper } from '../../../../stb-agent/output/continuity.js';
+import { ContinuityRestamper } from '../../../../core/mpegts/continuity.js';
 import { RandomAccessGate } from '../../../../stb-agent/tuner/gate.js';
 
 const P = TS_PACKET_SIZE;
