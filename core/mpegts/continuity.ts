@@ -56,6 +56,18 @@ export class ContinuityRestamper implements StartSink {
   writePackets(buf: Buffer, off: number, count: number): void {
     const copy = Buffer.allocUnsafe(count * TS_PACKET_SIZE);
     buf.copy(copy, 0, off, off + count * TS_PACKET_SIZE);
+    this.restamp(copy);
+    this.write(copy);
+  }
+
+  /** Like writePackets, but rewrites `buf` in place (the caller owns it and lets it go) and hands on that view. */
+  writeInPlace(buf: Buffer, off: number, count: number): void {
+    const view = buf.subarray(off, off + count * TS_PACKET_SIZE);
+    this.restamp(view);
+    this.write(view);
+  }
+
+  private restamp(copy: Buffer): void {
     for (let o = 0; o < copy.length; o += TS_PACKET_SIZE) {
       const pid = tsPid(copy, o);
       if (pid === TsPid.NULL) continue; // §2.4.3.3: undefined for null packets
@@ -81,7 +93,6 @@ export class ContinuityRestamper implements StartSink {
         this.counters.pcrMarked++;
       }
     }
-    this.counters.packets += count;
-    this.write(copy);
+    this.counters.packets += copy.length / TS_PACKET_SIZE;
   }
 }

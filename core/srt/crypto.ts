@@ -500,7 +500,7 @@ abstract class SrtCtrCipher {
   readonly counters = {
     /** Payloads processed. */
     packets: 0,
-    /** Payloads refused: KK names a key we do not have (or is 00/11), or the range is outside the buffer. */
+    /** Payloads refused: KK names a key we do not have (or is 00/11), or the range is not integers inside the buffer. */
     noKey: 0,
   };
   private even: KeySlot | null = null;
@@ -534,7 +534,7 @@ abstract class SrtCtrCipher {
 
   protected run(seq: number, keyFlags: number, buf: Uint8Array, off: number, len: number): boolean {
     const slot = keyFlags === EncryptionKeyFlags.EVEN ? this.even : keyFlags === EncryptionKeyFlags.ODD ? this.odd : null;
-    if (slot === null || !(off >= 0) || !(len >= 0) || off + len > buf.length || !(seq >= 0 && seq <= SRT_SEQ_MAX)) {
+    if (slot === null || (off | 0) !== off || off < 0 || (len | 0) !== len || len < 0 || off + len > buf.length || !(seq >= 0 && seq <= SRT_SEQ_MAX)) {
       this.counters.noKey++;
       return false;
     }

@@ -97,7 +97,7 @@ export interface CaptureCase {
 
 export const kmCases: KmCase[] = [
   {
-    name: "libsrt slt-aes128: KMREQ of the CONCLUSION (pbkeylen=16)",
+    name: 'libsrt slt-aes128: KMREQ of the CONCLUSION (pbkeylen=16)',
     bytes: hex(`
       12 20 29 01   # S0 V1 PT2 KM message | sign 0x2029 "HAI" | resv | KK 01 even key
       00 00 00 00   # KEKI 0
@@ -120,7 +120,7 @@ export const kmCases: KmCase[] = [
     keys: { even: hex('d5a45dbae14241a093d8c8bdb8a96ce7') },
   },
   {
-    name: "libsrt slt-aes192: KMREQ of the CONCLUSION (pbkeylen=24)",
+    name: 'libsrt slt-aes192: KMREQ of the CONCLUSION (pbkeylen=24)',
     bytes: hex(`
       12 20 29 01   # S0 V1 PT2 KM message | sign 0x2029 "HAI" | resv | KK 01 even key
       00 00 00 00   # KEKI 0
@@ -144,7 +144,7 @@ export const kmCases: KmCase[] = [
     keys: { even: hex('26e39b00e0a613e886d6c9d443f5047a13c9d57eae2c544e') },
   },
   {
-    name: "libsrt slt-aes256-refresh: KMREQ of the CONCLUSION (pbkeylen=32)",
+    name: 'libsrt slt-aes256-refresh: KMREQ of the CONCLUSION (pbkeylen=32)',
     bytes: hex(`
       12 20 29 01   # S0 V1 PT2 KM message | sign 0x2029 "HAI" | resv | KK 01 even key
       00 00 00 00   # KEKI 0
@@ -169,7 +169,7 @@ export const kmCases: KmCase[] = [
     keys: { even: hex('bcc82bb98b971f31189cf6c98a6e92a2a17dfe53e40170384af6b513bfde8b0d') },
   },
   {
-    name: "libsrt slt-aes256-refresh: KMREQ control packet announcing the next key (both keys)",
+    name: 'libsrt slt-aes256-refresh: KMREQ control packet announcing the next key (both keys)',
     bytes: hex(`
       12 20 29 03   # S0 V1 PT2 KM message | sign 0x2029 "HAI" | resv | KK 11 both keys
       00 00 00 00   # KEKI 0
@@ -201,7 +201,7 @@ export const kmCases: KmCase[] = [
 
 export const captureCases: CaptureCase[] = [
   {
-    name: "libsrt slt-aes128: srt-live-transmit pbkeylen=16",
+    name: 'libsrt slt-aes128: srt-live-transmit pbkeylen=16',
     passphrase: CAPTURE_PASSPHRASE,
     keyLength: 16,
     packets: [
@@ -397,7 +397,7 @@ export const captureCases: CaptureCase[] = [
     ],
   },
   {
-    name: "libsrt slt-aes192: srt-live-transmit pbkeylen=24",
+    name: 'libsrt slt-aes192: srt-live-transmit pbkeylen=24',
     passphrase: CAPTURE_PASSPHRASE,
     keyLength: 24,
     packets: [
@@ -573,7 +573,7 @@ export const captureCases: CaptureCase[] = [
     ],
   },
   {
-    name: "libsrt slt-aes256-refresh: srt-live-transmit pbkeylen=32, kmrefreshrate=8, kmpreannounce=2 (libsrt made it 3)",
+    name: 'libsrt slt-aes256-refresh: srt-live-transmit pbkeylen=32, kmrefreshrate=8, kmpreannounce=2 (libsrt made it 3)',
     passphrase: CAPTURE_PASSPHRASE,
     keyLength: 32,
     packets: [
