@@ -89,6 +89,10 @@ export interface SrtSource extends SourceCommon {
   latencyMs: number;
   /** Only a caller with this stream id connects here; several channels can share a port this way. */
   streamId: string | null;
+  /** AES passphrase (10–80 characters); both sides must have the same, or none. */
+  passphrase: string | null;
+  /** Caller mode: the AES key length we choose (pbkeylen), bytes. */
+  keyLength: 16 | 24 | 32;
 }
 
 export type ChannelSource = FfmpegSource | UdpSource | FileSource | SrtSource;
@@ -396,7 +400,7 @@ const SOURCE_KEYS: Record<SourceType, readonly string[]> = {
   udp: ['type', 'stallMs', 'address', 'port', 'source', 'interface'],
   rtp: ['type', 'stallMs', 'address', 'port', 'source', 'interface', 'reorderWindow'],
   file: ['type', 'stallMs', 'path'],
-  srt: ['type', 'stallMs', 'mode', 'address', 'port', 'latencyMs', 'passphrase', 'streamId'],
+  srt: ['type', 'stallMs', 'mode', 'address', 'port', 'latencyMs', 'passphrase', 'pbkeylen', 'streamId'],
 };
 
 export const DEFAULT_STALL_MS = 3000;
@@ -485,7 +489,14 @@ function checkSource(c: Checker, raw: unknown, path: string, headendIface: strin
     case 'srt': {
       const mode = c.oneOf(o, 'mode', path, ['listener', 'caller'] as const, 'listener') ?? 'listener';
       if (mode === 'caller' && (o.address === undefined || o.address === null)) c.fail(`${path}.address`, 'is required in caller mode (the address of the SRT listener to call)');
-      if (o.passphrase !== undefined && o.passphrase !== null) c.fail(`${path}.passphrase`, 'encryption is not implemented yet; an encrypted caller is refused');
+      const passphrase = c.str(o, 'passphrase', path, null);
+      if (passphrase !== null) {
+        // libsrt: 10–80 characters (srt-live-transmit refuses 9 and 81).
+        const n = Buffer.byteLength(passphrase);
+        if (n < 10 || n > 80) c.fail(`${path}.passphrase`, `is ${n} bytes long; SRT passphrases are 10 to 80`);
+      }
+      const pbkeylen = c.int(o, 'pbkeylen', path, 16, 32, 16) ?? 16;
+      if (pbkeylen !== 16 && pbkeylen !== 24 && pbkeylen !== 32) c.fail(`${path}.pbkeylen`, `${pbkeylen} is not 16, 24 or 32 (AES-128/192/256)`);
       const streamId = c.str(o, 'streamId', path, null);
       if (streamId !== null && Buffer.byteLength(streamId) > 512) c.fail(`${path}.streamId`, 'is longer than 512 bytes (the SRT limit)');
       return {
@@ -498,6 +509,8 @@ function checkSource(c: Checker, raw: unknown, path: string, headendIface: strin
         port: c.int(o, 'port', path, 1, 65535) ?? 0,
         latencyMs: c.int(o, 'latencyMs', path, 20, 8000, 120) ?? 120,
         streamId,
+        passphrase,
+        keyLength: pbkeylen === 24 ? 24 : pbkeylen === 32 ? 32 : 16,
       };
     }
   }

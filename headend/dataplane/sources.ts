@@ -319,6 +319,9 @@ export class SrtListenerSource implements Source {
     return {
       srtPeer: s?.peer ?? this.lastPeer,
       srtSocketId: this.conn?.socketId ?? null,
+      srtEncrypted: this.conn ? (this.conn.decryptor ? 'yes' : 'no') : null,
+      srtUndecryptable: this.conn?.undecryptable ?? null,
+      srtKeyRefreshes: this.conn?.keyRefreshes ?? null,
       srtConnections: this.connections,
       srtLatencyMs: s?.latencyMs ?? null,
       srtRttMs: s?.rttMs ?? null,
@@ -342,6 +345,7 @@ export class SrtListenerSource implements Source {
       const acceptor: SrtAcceptor = {
         streamId,
         latencyMs,
+        passphrase: this.src.passphrase,
         connected: (c) => {
           if (this.conn) return false; // one caller per channel
           this.conn = c;
@@ -383,7 +387,9 @@ function srtEndpointStatus(e: SrtEndpoint): Record<string, number> {
   const c = e.counters;
   return {
     srtHandshakes: c.handshakes,
-    srtRefused: c.rejectedUnknownStreamId + c.rejectedBusy + c.rejectedVersion + c.rejectedEncryption + c.rejectedCookie + c.rejectedFull,
+    srtRefused: c.rejectedUnknownStreamId + c.rejectedBusy + c.rejectedVersion + c.rejectedEncryption + c.rejectedBadSecret + c.rejectedCookie + c.rejectedFull,
+    srtRefusedBadSecret: c.rejectedBadSecret,
+    srtRefusedEncryption: c.rejectedEncryption,
     srtRefusedCookie: c.rejectedCookie,
     srtRefusedStreamId: c.rejectedUnknownStreamId,
     srtForeignPackets: c.foreignPackets,
@@ -435,7 +441,7 @@ export class SrtCallerSource implements Source {
       };
       const onAbort = (): void => finish();
       signal.addEventListener('abort', onAbort, { once: true });
-      const caller = new SrtCaller({ localAddress, address, port, latencyMs, streamId }, () => performance.now() * 1000, (r) => {
+      const caller = new SrtCaller({ localAddress, address, port, latencyMs, streamId, passphrase: this.src.passphrase, keyLength: this.src.keyLength }, () => performance.now() * 1000, (r) => {
         if (r instanceof Error) {
           finish(new SourceError('ROOMCAST_ERR_SRT_CONNECT', `SRT call to ${address}:${port}: ${r.message}`));
           return;

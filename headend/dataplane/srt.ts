@@ -55,6 +55,17 @@ import {
   type SrtHandshake,
 } from '../../core/srt/handshake.js';
 import { SrtReceiver, type SrtReceiverAck } from '../../core/srt/receiver.js';
+import { SrtDecryptor, SrtKmError, buildKmMessage, isSrtKmError, parseKmMessage, unwrapKeys, wrapKeys, type SrtStreamKeys } from '../../core/srt/crypto.js';
+import { writeControlHeader, EncryptionKeyFlags } from '../../core/srt/packet.js';
+
+/** SRT_CMD_KMREQ / KMRSP: the subtypes of a USER_DEFINED control packet that refresh keys (draft §3.2.2, libsrt core.cpp). */
+const SRT_CMD_KMREQ = 3;
+const SRT_CMD_KMRSP = 4;
+
+/** Encryption field value for a key length (draft §3.2.1: 2 = AES-128, 3 = AES-192, 4 = AES-256). */
+function encryptionFieldOf(keyLength: number): number {
+  return keyLength === 32 ? EncryptionField.AES_256 : keyLength === 24 ? EncryptionField.AES_192 : EncryptionField.AES_128;
+}
 
 /** Our SRT version in HSRSP: the 1.5 protocol (what libsrt 1.5 speaks). */
 const SRT_VERSION = 0x00010500;
@@ -90,6 +101,8 @@ export interface SrtAcceptor {
   /** The stream id it answers, or null for any (the only acceptor of a port). */
   streamId: string | null;
   latencyMs: number;
+  /** AES passphrase (10–80 characters), or null: an encrypting caller is then refused, and vice versa. */
+  passphrase: string | null;
   /** A connection for it; return false to refuse (already busy). */
   connected(conn: SrtConnection): boolean;
 }
@@ -112,6 +125,14 @@ export class SrtConnection {
   private readonly ack: SrtAck = { kind: SrtAckKind.FULL, ackNumber: 0, lastAckSeq: 0, rttUs: 0, rttVarianceUs: 0, availableBufferPackets: 0, packetsReceivingRatePps: 0, estimatedLinkCapacityPps: 0, receivingRateBps: 0, timestampUs: 0, destSocketId: 0 };
   onData: (payload: Buffer, off: number, len: number) => void = () => undefined;
   onClose: (why: string) => void = () => undefined;
+  /** Set when the stream is encrypted: data payloads are decrypted in place before the receiver sees them. */
+  decryptor: SrtDecryptor | null = null;
+  /** The key material to answer a repeated CONCLUSION with (listener side). */
+  kmRsp: Uint8Array | null = null;
+  passphrase: string | null = null;
+  /** Data packets without encryption on an encrypted connection, or with a key we do not have: dropped. */
+  undecryptable = 0;
+  keyRefreshes = 0;
 
   constructor(
     private readonly endpoint: SrtConnectionOwner,
@@ -177,6 +198,12 @@ export class SrtConnection {
   packet(buf: Buffer, len: number, h: ReturnType<typeof createSrtHeader>, nowUs: number): void {
     if (this.closed) return;
     if (!h.isControl) {
+      if (this.decryptor && !this.decryptor.decrypt(h.sequenceNumber, h.keyFlags, buf, SRT_HEADER_SIZE, len - SRT_HEADER_SIZE)) {
+        // Clear or unknown-key data on an encrypted connection is not ours to play.
+        this.undecryptable++;
+        this.receiver.touch(nowUs);
+        return;
+      }
       this.receiver.data(h.sequenceNumber, h.timestampUs, h.retransmitted, buf, SRT_HEADER_SIZE, len - SRT_HEADER_SIZE, nowUs);
       return;
     }
@@ -200,9 +227,40 @@ export class SrtConnection {
         // A repeated CONCLUSION (our answer was lost): answer again.
         this.endpoint.repeatConclusion(this, buf, len);
         break;
+      case ControlType.USER_DEFINED:
+        if (h.subtype === SRT_CMD_KMREQ) this.keyRefresh(buf, len);
+        else this.receiver.touch(nowUs);
+        break;
       default:
         this.receiver.touch(nowUs); // ACK, NAK, CGWARNING… from a receiver-only peer: nothing to do
     }
+  }
+
+  /**
+   * The sender changed keys (KMREQ in a USER_DEFINED control packet, draft
+   * §3.2.2 "Key Material Refresh"): unwrap with our passphrase, install,
+   * and answer KMRSP with the same message, as libsrt does.
+   */
+  private keyRefresh(buf: Buffer, len: number): void {
+    if (!this.decryptor || this.passphrase === null) return;
+    const km = parseKmMessage(buf, SRT_HEADER_SIZE, len - SRT_HEADER_SIZE);
+    if (isSrtKmError(km)) {
+      this.endpoint.counters.malformed++;
+      return;
+    }
+    const keys = unwrapKeys(km, this.passphrase);
+    if (isSrtKmError(keys)) {
+      this.endpoint.counters.malformed++;
+      return;
+    }
+    this.decryptor.setKeys(keys);
+    this.keyRefreshes++;
+    const body = buf.subarray(SRT_HEADER_SIZE, len);
+    const out = Buffer.alloc(SRT_HEADER_SIZE + body.length);
+    writeControlHeader(out, 0, { controlType: ControlType.USER_DEFINED, subtype: SRT_CMD_KMRSP, typeSpecific: 0, timestampUs: this.ts(), destSocketId: this.peerSocketId });
+    body.copy(out, SRT_HEADER_SIZE);
+    this.lastSentUs = this.endpoint.nowUs();
+    this.endpoint.sendTo(out, this.port, this.address);
   }
 
   tick(nowUs: number): void {
@@ -250,6 +308,8 @@ export class SrtEndpoint implements SrtConnectionOwner {
     rejectedBusy: 0,
     rejectedVersion: 0,
     rejectedEncryption: 0,
+    /** The caller's passphrase is not ours (BADSECRET). */
+    rejectedBadSecret: 0,
     rejectedCookie: 0,
     rejectedFull: 0,
     /** Packets for a socket id we do not have, or from another address than its peer's. */
@@ -407,18 +467,37 @@ export class SrtEndpoint implements SrtConnectionOwner {
       this.sendTo(writeHandshake({ ...hs, destSocketId: hs.socketId, handshakeType: handshakeRejection(reason), socketId: 0, peerIp: peerIpFromIPv4(r.address) }), r.port, r.address);
     };
     if (hs.version !== HandshakeVersion.SRT5 || !hs.hsReq) return reject(SrtRejectReason.VERSION, 'rejectedVersion', `handshake version ${hs.version} without HSREQ (SRT 1.3 or later is needed)`);
-    if (hs.kmReq || hs.encryptionField !== EncryptionField.NONE) return reject(SrtRejectReason.UNSECURE, 'rejectedEncryption', 'the caller encrypts (passphrase) and this input has none');
     const sid = hs.streamId ?? null;
     let acceptor: SrtAcceptor | undefined;
     for (const a of this.acceptors) if (a.streamId === sid) acceptor = a;
     if (!acceptor) for (const a of this.acceptors) if (a.streamId === null) acceptor = a;
     if (!acceptor) return reject(SrtRejectReasonX.NOTFOUND, 'rejectedUnknownStreamId', `no channel listens for stream id ${JSON.stringify(sid)}`);
+    // Encryption must match both ways (libsrt's enforced encryption): a clear
+    // caller for an encrypted input, or the reverse, is refused.
+    let keys: SrtStreamKeys | null = null;
+    if (hs.kmReq) {
+      if (acceptor.passphrase === null) return reject(SrtRejectReason.UNSECURE, 'rejectedEncryption', 'the caller encrypts (passphrase) and this input has none');
+      const km = parseKmMessage(hs.kmReq, 0, hs.kmReq.length);
+      if (isSrtKmError(km)) return reject(SrtRejectReason.BADSECRET, 'rejectedBadSecret', `unusable key material (code ${km})`);
+      const k = unwrapKeys(km, acceptor.passphrase);
+      if (isSrtKmError(k)) {
+        return reject(SrtRejectReason.BADSECRET, 'rejectedBadSecret', k === SrtKmError.BAD_SECRET ? 'wrong passphrase' : `key material refused (code ${k})`);
+      }
+      keys = k;
+    } else if (acceptor.passphrase !== null) {
+      return reject(SrtRejectReason.UNSECURE, 'rejectedEncryption', 'this input needs a passphrase and the caller sends in the clear');
+    }
     if (this.bySocketId.size >= MAX_CONNECTIONS) return reject(SrtRejectReason.RESOURCE, 'rejectedFull', `${MAX_CONNECTIONS} connections already`);
     // TSBPD latency: the larger of ours and what the caller asks us to receive with (libsrt: max(RCVLATENCY, peer's PEERLATENCY)).
     const latencyMs = Math.max(acceptor.latencyMs, hs.hsReq.senderTsbpdDelayMs);
     let id = 0;
     for (let i = 0; i < 16 && (id === 0 || this.bySocketId.has(id)); i++) id = randomInt(1, 0x3fffffff);
     const c = new SrtConnection(this, id, hs.socketId, r.address, r.port, sid, latencyMs, hs.initialSequenceNumber, nowUs);
+    if (keys) {
+      c.decryptor = new SrtDecryptor(keys);
+      c.passphrase = acceptor.passphrase;
+      c.kmRsp = hs.kmReq ?? null;
+    }
     if (!acceptor.connected(c)) return reject(SrtRejectReason.BACKLOG, 'rejectedBusy', `the channel for stream id ${JSON.stringify(sid)} already has a connection`);
     this.bySocketId.set(id, c);
     this.counters.connections++;
@@ -426,13 +505,16 @@ export class SrtEndpoint implements SrtConnectionOwner {
   }
 
   private answerConclusion(c: SrtConnection, hs: SrtHandshake, r: dgram.RemoteInfo): void {
+    // KMRSP: the caller's key material echoed means "accepted" (libsrt).
+    const km = c.kmRsp;
     this.sendTo(
       writeHandshake({
         timestampUs: 0,
         destSocketId: hs.socketId,
         version: HandshakeVersion.SRT5,
-        encryptionField: EncryptionField.NONE,
-        extensionField: HandshakeExtensionFlags.HSREQ,
+        encryptionField: km ? hs.encryptionField : EncryptionField.NONE,
+        extensionField: HandshakeExtensionFlags.HSREQ | (km ? HandshakeExtensionFlags.KMREQ : 0),
+        ...(km ? { kmRsp: km } : {}),
         initialSequenceNumber: hs.initialSequenceNumber,
         mtuBytes: Math.min(MTU, hs.mtuBytes || MTU),
         flowWindowPackets: Math.min(FLOW_WINDOW, hs.flowWindowPackets || FLOW_WINDOW),
@@ -490,12 +572,23 @@ export class SrtCaller implements SrtConnectionOwner {
   private resend: NodeJS.Timeout | null = null;
   private cookie = 0;
   private closed = false;
+  /** With a passphrase we choose the stream keys and send them wrapped (KMREQ, draft §3.2.2); the listener encrypts with them. */
+  private readonly keys: SrtStreamKeys | null;
+  private readonly kmReq: Buffer | null;
 
   constructor(
-    private readonly o: { localAddress: string; address: string; port: number; latencyMs: number; streamId: string | null; connectTimeoutMs?: number },
+    private readonly o: { localAddress: string; address: string; port: number; latencyMs: number; streamId: string | null; passphrase?: string | null; keyLength?: 16 | 24 | 32; connectTimeoutMs?: number },
     readonly nowUs: () => number,
     private readonly done: (result: SrtConnection | Error) => void,
   ) {
+    if (o.passphrase) {
+      const len = o.keyLength ?? 16;
+      this.keys = { even: randomBytes(len), salt: randomBytes(16) };
+      this.kmReq = buildKmMessage(wrapKeys(this.keys, o.passphrase));
+    } else {
+      this.keys = null;
+      this.kmReq = null;
+    }
     this.sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
     this.sock.on('message', (m, r) => this.onMessage(m, r));
     this.sock.on('error', (err) => this.fail(new Error(`SRT caller socket: ${err.message}`)));
@@ -537,13 +630,16 @@ export class SrtCaller implements SrtConnectionOwner {
   }
 
   private conclusion(): Buffer {
+    const km = this.kmReq;
     return writeHandshake({
       ...this.base(),
       version: HandshakeVersion.SRT5,
-      extensionField: HandshakeExtensionFlags.HSREQ | HandshakeExtensionFlags.CONFIG,
+      encryptionField: km ? encryptionFieldOf(this.o.keyLength ?? 16) : EncryptionField.NONE,
+      extensionField: HandshakeExtensionFlags.HSREQ | HandshakeExtensionFlags.CONFIG | (km ? HandshakeExtensionFlags.KMREQ : 0),
       handshakeType: HandshakeType.CONCLUSION,
-      hsReq: { srtVersion: SRT_VERSION, srtFlags: OUR_FLAGS, receiverTsbpdDelayMs: this.o.latencyMs, senderTsbpdDelayMs: this.o.latencyMs },
+      hsReq: { srtVersion: SRT_VERSION, srtFlags: OUR_FLAGS | (km ? SrtFlags.CRYPT : 0), receiverTsbpdDelayMs: this.o.latencyMs, senderTsbpdDelayMs: this.o.latencyMs },
       ...(this.o.streamId !== null ? { streamId: this.o.streamId } : {}),
+      ...(km ? { kmReq: km } : {}),
     });
   }
 
@@ -574,8 +670,8 @@ export class SrtCaller implements SrtConnectionOwner {
         this.fail(new Error(`${this.o.address}:${this.o.port} is not an SRT 1.3+ listener (handshake version ${hs.version})`));
         return;
       }
-      if (hs.encryptionField !== EncryptionField.NONE) {
-        this.fail(new Error(`${this.o.address}:${this.o.port} wants encryption (a passphrase), which is not implemented yet`));
+      if (hs.encryptionField !== EncryptionField.NONE && !this.kmReq) {
+        this.fail(new Error(`${this.o.address}:${this.o.port} wants encryption: set passphrase on this input`));
         return;
       }
       this.cookie = hs.synCookie;
@@ -584,7 +680,16 @@ export class SrtCaller implements SrtConnectionOwner {
     }
     if (hs.handshakeType === HandshakeType.CONCLUSION) {
       const latencyMs = Math.max(this.o.latencyMs, hs.hsRsp?.senderTsbpdDelayMs ?? 0);
+      if (this.kmReq && (!hs.kmRsp || hs.kmRsp.length < 16)) {
+        // A 4-octet KMRSP is the listener's KM state: the passphrase did not match (draft §3.2.1.2).
+        this.fail(new Error(`${this.o.address}:${this.o.port} did not accept our key material (wrong passphrase?)`));
+        return;
+      }
       const c = new SrtConnection(this, this.socketId, hs.socketId, this.o.address, this.o.port, this.o.streamId, latencyMs, this.isn, this.nowUs());
+      if (this.keys) {
+        c.decryptor = new SrtDecryptor(this.keys);
+        c.passphrase = this.o.passphrase ?? null;
+      }
       this.conn = c;
       if (this.resend) clearInterval(this.resend);
       this.resend = null;
@@ -593,7 +698,8 @@ export class SrtCaller implements SrtConnectionOwner {
       return;
     }
     if (hs.handshakeType >= 1000) {
-      this.fail(new Error(`${this.o.address}:${this.o.port} refused the connection (code ${hs.handshakeType}${hs.handshakeType === 2404 || hs.handshakeType === 1404 ? ': unknown stream id' : ''})`));
+      const why = hs.handshakeType === 2404 || hs.handshakeType === 1404 ? ': unknown stream id' : hs.handshakeType === 1010 ? ': wrong passphrase' : hs.handshakeType === 1011 ? ': encryption does not match (passphrase on one side only)' : '';
+      this.fail(new Error(`${this.o.address}:${this.o.port} refused the connection (code ${hs.handshakeType}${why})`));
     }
   }
 

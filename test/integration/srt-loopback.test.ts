@@ -231,3 +231,52 @@ channels:
   t.match(chs[1].input.lastError ?? '', new RegExp(`SRT call to 127\\.0\\.0\\.1:${deadPort}: no answer from 127\\.0\\.0\\.1:${deadPort} within 3000 ms`), `why: ${chs[1].input.lastError}`);
   t.not(chs[1].state, 'ok', `channel 2 is ${chs[1].state}, not ok`);
 });
+
+t.test('SRT encryption (AES-CTR, passphrase): ffmpeg calls in with AES-128, we call srt-live-transmit with AES-256; a wrong passphrase and a clear caller are refused', { timeout: 90_000 }, async (t) => {
+  const lPort = BASE + 1;
+  const cPort = BASE + 9;
+  const yaml = `
+headend:
+  interface: 127.0.0.1
+  httpPort: ${BASE + 5}
+  pacingDelayMs: 100
+  fcc: { enabled: false }
+channels:
+  - number: 1
+    name: Encrypted, they call
+    multicast: { group: ${G1}, port: ${BASE + 10} }
+    source: { type: srt, port: ${lPort}, latencyMs: 120, passphrase: "hotel-contribution-1" }
+  - number: 2
+    name: Encrypted, we call
+    multicast: { group: ${G2}, port: ${BASE + 12} }
+    source: { type: srt, mode: caller, address: 127.0.0.1, port: ${cPort}, latencyMs: 120, passphrase: "hotel-contribution-2", pbkeylen: 32 }
+`;
+  const listener = spawn('sh', ['-c', `ffmpeg -hide_banner -loglevel error -nostdin -re -stream_loop -1 -i '${join(FIXTURES, 'h264-aac-1s-gop.ts')}' -c copy -f mpegts - | exec srt-live-transmit -q file://con 'srt://:${cPort}?mode=listener&latency=120&passphrase=hotel-contribution-2&pbkeylen=32'`], { stdio: 'ignore', detached: true });
+  t.teardown(() => {
+    try {
+      process.kill(-listener.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
+  await sleep(700);
+  const he = await startHeadend(yaml, { args: ['--no-mdns'] });
+  t.teardown(() => he.stop());
+  await sleep(500);
+  const enc = ffmpegCaller('h265-aac-1s-gop.ts', `srt://127.0.0.1:${lPort}?mode=caller&latency=120000&passphrase=hotel-contribution-1`);
+  t.teardown(() => enc.kill('SIGKILL'));
+  const chs = await he.waitFor((c) => c.length === 2 && c.every((x) => x.state === 'ok' && x.stream.keyframes >= 2), 25_000, 'both encrypted channels on air');
+  t.equal(chs[0].input.source.srtEncrypted, 'yes', 'channel 1 decrypts');
+  t.match(chs[0].stream.streams, /H\.265/, 'the decrypted TS is what ffmpeg sent (H.265, keyframes found)');
+  t.match(chs[1].stream.streams, /H\.264/, 'channel 2 (AES-256, our keys) decrypts what srt-live-transmit sends');
+  for (const c of chs) t.equal(c.tr101290.ccErrors, 0, `channel ${c.number}: no CC error`);
+  const wrong = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-t', '1', '-re', '-i', join(FIXTURES, 'h264-aac-1s-gop.ts'), '-c', 'copy', '-f', 'mpegts', `srt://127.0.0.1:${lPort}?mode=caller&passphrase=not-the-secret&connect_timeout=2000000`], 15_000);
+  t.not(wrong.code, 0, 'a wrong passphrase cannot connect');
+  const clear = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-t', '1', '-re', '-i', join(FIXTURES, 'h264-aac-1s-gop.ts'), '-c', 'copy', '-f', 'mpegts', `srt://127.0.0.1:${lPort}?mode=caller&connect_timeout=2000000`], 15_000);
+  t.not(clear.code, 0, 'a caller without a passphrase cannot connect to an encrypted input');
+  const after = await he.waitFor((c) => (c[0].input.source.srtRefused as number) >= 2, 5000, 'the refusals counted');
+  t.equal(after[0].input.source.srtRefusedBadSecret, 1, 'one wrong passphrase');
+  t.equal(after[0].input.source.srtRefusedEncryption, 1, 'one clear caller');
+  t.match(he.output(), /refused 127\.0\.0\.1:\d+: wrong passphrase/);
+  t.equal(after[0].input.restarts, 0, 'channel 1 kept its caller throughout');
+});

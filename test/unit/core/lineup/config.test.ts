@@ -98,11 +98,12 @@ t.test('headend.interface must be an address of this machine', async (t) => {
 
 t.test('srt source: defaults, and what is not implemented is refused with a reason', async (t) => {
   const ok = validateLineup({ channels: [{ number: 1, name: 'A', multicast: { group: '239.1.1.1', port: 5000 }, source: { type: 'srt', port: 9000, streamId: 'cam/1' } }] });
-  t.same(ok.channels[0].source, { type: 'srt', stallMs: 3000, mode: 'listener', address: '127.0.0.1', localAddress: '127.0.0.1', port: 9000, latencyMs: 120, streamId: 'cam/1' });
-  const p = problems({ channels: [{ number: 1, name: 'A', multicast: { group: '239.1.1.1', port: 5000 }, source: { type: 'srt', mode: 'caller', port: 9000, passphrase: 'secret123456', latencyMs: 5 } }] });
+  t.same(ok.channels[0].source, { type: 'srt', stallMs: 3000, mode: 'listener', address: '127.0.0.1', localAddress: '127.0.0.1', port: 9000, latencyMs: 120, streamId: 'cam/1', passphrase: null, keyLength: 16 });
+  const p = problems({ channels: [{ number: 1, name: 'A', multicast: { group: '239.1.1.1', port: 5000 }, source: { type: 'srt', mode: 'caller', port: 9000, passphrase: 'short', pbkeylen: 20, latencyMs: 5 } }] });
   t.same(p, [
     'channels[0].source.address: is required in caller mode (the address of the SRT listener to call)',
-    'channels[0].source.passphrase: encryption is not implemented yet; an encrypted caller is refused',
+    'channels[0].source.passphrase: is 5 bytes long; SRT passphrases are 10 to 80',
+    'channels[0].source.pbkeylen: 20 is not 16, 24 or 32 (AES-128/192/256)',
     'channels[0].source.latencyMs: 5 is not an integer from 20 to 8000',
   ]);
 });
