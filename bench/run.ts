@@ -7,6 +7,7 @@
  * is reported with its reason, and the others still run.
  */
 import { benchPacing, formatPacing } from './pacing.js';
+import { benchSrt, formatSrt } from './srt.js';
 import { benchTsInspect } from './ts-inspect.js';
 import { benchZap, formatZap } from './zap.js';
 
@@ -35,6 +36,7 @@ async function attempt(name: string, fn: () => Promise<Record<string, unknown>>)
 const tsInspect = await attempt('ts-inspect', benchTsInspect);
 const pacing = await attempt('pacing', () => benchPacing());
 const zap = await attempt('zap', () => benchZap());
+const srt = await attempt('srt', () => benchSrt());
 
 console.log(tsInspect.error ? `ts-inspect: not run: ${String(tsInspect.error)}` : formatTsInspect(tsInspect));
 console.log('');
@@ -42,5 +44,7 @@ console.log(pacing.error ? `pacing: not run: ${String(pacing.error)}` : formatPa
 console.log('');
 console.log(zap.error ? `zap: not run: ${String(zap.error)}` : formatZap(zap));
 console.log('');
-console.log(JSON.stringify({ tsInspect, pacing, zap }));
+console.log(srt.error ? `srt: not run: ${String(srt.error)}` : formatSrt(srt));
+console.log('');
+console.log(JSON.stringify({ tsInspect, pacing, zap, srt }));
 process.exitCode = 0;

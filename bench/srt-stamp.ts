@@ -21,18 +21,30 @@
  *   ff ff ff ff   # and nanoseconds, u32 BE
  *   FF …          # stuffing
  *
- * Run as the stamper (inside the sender namespace): TS on stdin, the same
- * stamped TS to fd 3 and fd 4 (the stdin of each libsrt sender), both
- * written from one buffer in one turn of the event loop, so the two
- * receivers get identical bytes and identical stamps. Whole TS packets only:
- * a partial packet at the end of a read waits for the rest. When either
- * output is above its high-water mark, stdin is paused (backpressure to
- * ffmpeg, as a shell pipe would do) and the pause is counted: a bound on
- * what the stamper holds. One JSON line with its counters on SIGTERM.
+ * Run as the stamper (inside the sender namespace): TS from ffmpeg on
+ * stdin; the same stamped TS to fd 3 and fd 4 (the stdin of each libsrt
+ * sender), each unit of 7 packets (one SRT payload) written to both in the
+ * same turn of the event loop, so the two receivers get identical bytes and
+ * identical stamps. It also re-paces the stream by its PCR, as a CBR
+ * encoder's output is paced: `ffmpeg -re` writes a whole frame at once (an
+ * I-frame is ~100 ms of airtime), and a receiver that re-times its output to
+ * the PCR (the headend's pacer) would otherwise show that burst as delay
+ * that is the source's, not the receiver's. A unit leaves when its last
+ * packet is due: the first PCR 300 ms after it arrived, the rest at their
+ * PCR distance from it, bytes in between interpolated (ISO/IEC 13818-1
+ * §2.4.2.2: the PCR gives each byte's arrival time at a constant rate
+ * between PCRs). A stamp is the time its unit was written.
+ *
+ * Bounds (STYLE.md §5): it holds at most 4 MiB (4 s at 8 Mbit/s; the pace
+ * needs ~0.3 s) and, per output, 512 KiB not yet taken by the sender; above
+ * either, stdin is paused (backpressure to ffmpeg, as a shell pipe would do)
+ * and the pause counted. A PCR jump (loop, restart) re-anchors and is
+ * counted. One JSON line with its counters on SIGTERM or at end of input.
  */
 import { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { TS_PACKET_SIZE, TS_SYNC_BYTE, TsPid, tsPid } from '../core/mpegts/packet.js';
+import { PCR_WRAP_27M, TS_PACKET_SIZE, TS_SYNC_BYTE, TsPid, tsPcr27M, tsPid } from '../core/mpegts/packet.js';
 
 export const STAMP_PID = 0x1ff0;
 const MAGIC = 0x52435342; // "RCSB"
@@ -40,10 +52,18 @@ const OFF_MAGIC = 4;
 const OFF_COUNTER = 8;
 const OFF_SECONDS = 12;
 const OFF_NANOS = 16;
-/** Bytes held between reads: at most one partial packet. */
-const CARRY_MAX = TS_PACKET_SIZE;
+/** 7 TS packets: one SRT payload (srt-live-transmit -chunk 1316 reads exactly this much). */
+export const UNIT_BYTES = 7 * TS_PACKET_SIZE;
+/** Held before sending, at most (4 s of 8 Mbit/s): above it stdin is paused. */
+const HOLD_MAX_BYTES = 4 * 1024 * 1024;
 /** Per output: pause stdin above this (about 0.5 s at 8 Mbit/s). */
 const HIGH_WATER_BYTES = 512 * 1024;
+/** The first PCR is sent this long after it arrived: room for ffmpeg's per-frame bursts. */
+const START_DELAY_MS = 300;
+/** A PCR whose time is this far from where the previous one predicts is a discontinuity: re-anchor. */
+const PCR_JUMP_MS = 1000;
+const TICK_MS = 1;
+const TICKS_PER_MS = 27_000;
 
 export const STAMPER_PATH = fileURLToPath(import.meta.url);
 
@@ -88,65 +108,135 @@ export function stampNs(buf: Buffer, off: number): number {
 
 function stamperMain(): void {
   const outs = [3, 4].map((fd) => new Socket({ fd, readable: false, writable: true }));
-  const counters = { bytesIn: 0, packetsOut: 0, stamps: 0, notSync: 0, pauses: 0, outputErrors: 0 };
+  const counters = { bytesIn: 0, units: 0, stamps: 0, notSync: 0, pauses: 0, outputErrors: 0, reanchors: 0, lateUnits: 0, maxLateMs: 0, bytesBeforePcr: 0 };
   let counter = 0;
   let cc = 0;
-  const carry = Buffer.alloc(CARRY_MAX);
-  let carried = 0;
+  // What is held: hold[rd, wr) is stream bytes [base + rd, base + wr).
+  let hold = Buffer.alloc(HOLD_MAX_BYTES + 64 * 1024);
+  let rd = 0;
+  let wr = 0;
+  let base = 0;
+  let partial = 0; // bytes of an incomplete packet at hold[wr, wr + partial)
+  // PCR marks: stream byte index of the packet and the wall time (performance.now() ms) it is due.
+  const markByte: number[] = [];
+  const markWall: number[] = [];
+  let pcrPid = -1;
+  let lastPcr = -1;
+  let lastWall = NaN;
   let paused = false;
 
-  const resumeIfDrained = (): void => {
-    if (paused && outs.every((o) => o.writableLength < HIGH_WATER_BYTES)) {
+  const pauseCheck = (): void => {
+    const full = wr - rd > HOLD_MAX_BYTES || outs.some((o) => o.writableLength >= HIGH_WATER_BYTES);
+    if (full && !paused) {
+      paused = true;
+      counters.pauses++;
+      process.stdin.pause();
+    } else if (!full && paused) {
       paused = false;
       process.stdin.resume();
     }
   };
   for (const o of outs) {
-    o.on('drain', resumeIfDrained);
+    o.on('drain', pauseCheck);
     o.on('error', () => {
       counters.outputErrors++; // a sender went away: the bench reports it from the sender's side
     });
   }
 
+  /** Due time of stream byte `x`, by linear interpolation between the PCR marks around it; NaN if the next is not known yet. */
+  const dueOf = (x: number): number => {
+    if (markByte.length === 0) return NaN;
+    if (x < markByte[0]) return -Infinity; // before the first PCR: no time, send now
+    for (let i = 0; i + 1 < markByte.length; i++) {
+      if (x < markByte[i + 1]) return markWall[i] + ((x - markByte[i]) / (markByte[i + 1] - markByte[i])) * (markWall[i + 1] - markWall[i]);
+    }
+    return NaN;
+  };
+
   process.stdin.on('data', (chunk: Buffer) => {
     counters.bytesIn += chunk.length;
-    // Whole packets only: the carried partial packet first, then the chunk.
-    const total = carried + chunk.length;
-    const whole = total - (total % TS_PACKET_SIZE);
-    if (whole === 0) {
-      chunk.copy(carry, carried);
-      carried = total;
-      return;
+    if (wr + partial + chunk.length > hold.length) {
+      // Compact (what is held is bounded by HOLD_MAX_BYTES + a chunk).
+      const need = wr - rd + partial + chunk.length;
+      const next = need > hold.length ? Buffer.alloc(need + 64 * 1024) : hold;
+      hold.copy(next, 0, rd, wr + partial);
+      hold = next;
+      base += rd;
+      wr -= rd;
+      rd = 0;
     }
-    // A fresh buffer per chunk: socket writes do not copy, and both outputs share it.
-    const out = Buffer.allocUnsafe(whole);
-    carry.copy(out, 0, 0, carried);
-    chunk.copy(out, carried, 0, whole - carried);
-    const rest = total - whole;
-    chunk.copy(carry, 0, chunk.length - rest);
-    carried = rest;
-
-    const [s, ns] = process.hrtime();
-    for (let off = 0; off < whole; off += TS_PACKET_SIZE) {
-      if (out[off] !== TS_SYNC_BYTE) {
+    chunk.copy(hold, wr + partial);
+    const end = wr + partial + chunk.length;
+    const now = performance.now();
+    let o = wr;
+    for (; o + TS_PACKET_SIZE <= end; o += TS_PACKET_SIZE) {
+      if (hold[o] !== TS_SYNC_BYTE) {
         counters.notSync++;
         continue;
       }
-      if (tsPid(out, off) !== TsPid.NULL) continue;
-      writeStamp(out, off, counter, cc, s, ns);
-      counter = (counter + 1) >>> 0;
-      cc = (cc + 1) & 0x0f;
-      counters.stamps++;
+      const pcr = tsPcr27M(hold, o);
+      if (pcr < 0 || (pcrPid >= 0 && tsPid(hold, o) !== pcrPid)) continue;
+      pcrPid = tsPid(hold, o);
+      let wall: number;
+      if (lastPcr < 0) {
+        wall = now + START_DELAY_MS;
+      } else {
+        const d = (pcr - lastPcr + PCR_WRAP_27M) % PCR_WRAP_27M;
+        wall = lastWall + d / TICKS_PER_MS;
+        if (d / TICKS_PER_MS > PCR_JUMP_MS || wall < now - PCR_JUMP_MS) {
+          wall = now + START_DELAY_MS;
+          counters.reanchors++;
+        }
+      }
+      lastPcr = pcr;
+      lastWall = wall;
+      markByte.push(base + o);
+      markWall.push(wall);
     }
-    counters.packetsOut += whole / TS_PACKET_SIZE;
-    for (const o of outs) o.write(out);
-    if (!paused && outs.some((o) => o.writableLength >= HIGH_WATER_BYTES)) {
-      paused = true;
-      counters.pauses++;
-      process.stdin.pause();
-    }
+    wr = o;
+    partial = end - o;
+    if (markByte.length === 0) counters.bytesBeforePcr = base + wr;
+    pauseCheck();
   });
+
+  /** Send every whole unit whose last packet is due (a CBR sender sends a datagram when it is full). */
+  const tick = (): void => {
+    const now = performance.now();
+    while (wr - rd >= UNIT_BYTES) {
+      const due = dueOf(base + rd + UNIT_BYTES - TS_PACKET_SIZE);
+      if (Number.isNaN(due) || due > now) break;
+      if (Number.isFinite(due) && now - due > 2) {
+        counters.lateUnits++;
+        if (now - due > counters.maxLateMs) counters.maxLateMs = Math.round((now - due) * 100) / 100;
+      }
+      // A fresh buffer per unit: socket writes do not copy, and both outputs share it.
+      const unit = Buffer.allocUnsafe(UNIT_BYTES);
+      hold.copy(unit, 0, rd, rd + UNIT_BYTES);
+      rd += UNIT_BYTES;
+      const [s, ns] = process.hrtime();
+      for (let off = 0; off < UNIT_BYTES; off += TS_PACKET_SIZE) {
+        if (unit[off] !== TS_SYNC_BYTE || tsPid(unit, off) !== TsPid.NULL) continue;
+        writeStamp(unit, off, counter, cc, s, ns);
+        counter = (counter + 1) >>> 0;
+        cc = (cc + 1) & 0x0f;
+        counters.stamps++;
+      }
+      counters.units++;
+      for (const out of outs) out.write(unit);
+    }
+    // Forget the marks behind what was sent (keep the one at or before the read position).
+    let drop = 0;
+    while (drop + 1 < markByte.length && markByte[drop + 1] <= base + rd) drop++;
+    if (drop > 0) {
+      markByte.splice(0, drop);
+      markWall.splice(0, drop);
+    }
+    pauseCheck();
+  };
+  const timer = setInterval(tick, TICK_MS);
+
   const finish = (): void => {
+    clearInterval(timer);
     process.stdout.write(JSON.stringify(counters) + '\n', () => process.exit(0));
   };
   process.stdin.on('end', finish);

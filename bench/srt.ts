@@ -9,9 +9,11 @@
  * (GOP 50, ~5 Mbit/s) + AAC file made once by ffmpeg, looped live by
  * `ffmpeg -re -stream_loop -1 -c copy -f mpegts -muxrate 8000000` — whose
  * null packets the stamper (bench/srt-stamp.ts) replaces with time-stamped
- * packets on a private PID. The stamper hands the very same bytes to two
- * libsrt senders (`srt-live-transmit -chunk 1316 file://con srt://…caller`,
- * 7 TS packets per SRT packet), one per receiver.
+ * packets on a private PID. The stamper also re-paces the stream by its PCR
+ * (a CBR encoder's output, not ffmpeg's per-frame bursts) and hands the very
+ * same bytes, 7 TS packets at a time, to two libsrt senders
+ * (`srt-live-transmit -chunk 1316 file://con srt://…caller`: one SRT packet
+ * per 7 TS packets), one per receiver.
  *
  * Network (bench/netns.ts: `tx` 10.98.0.1 ↔ `rx` 10.98.0.2, one veth pair):
  *
@@ -77,9 +79,9 @@
  * Needs root (network namespaces, nftables), ffmpeg, srt-live-transmit
  * (Debian: srt-tools) and nft.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,6 +121,7 @@ const RECV_BUFFER_BYTES = 8 * 1024 * 1024;
 const STAMPS_PER_S = 5400;
 const STOP_TIMEOUT_MS = 8000;
 const UP_TIMEOUT_MS = 30_000;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const TARGET = { unrecovered: 'equal to libsrt (0 at 2 % loss, latency 3 × RTT)', cpuPerMbpsVsLibsrt: 2 } as const;
 
 const HEADEND_MAIN = fileURLToPath(new URL('../headend/main.js', import.meta.url));
@@ -403,14 +406,9 @@ function checkPrerequisites(): void {
 }
 
 function version(cmd: string, args: string[], re: RegExp): string {
-  try {
-    const out = execFileSync(cmd, args, { timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-    return re.exec(out)?.[1] ?? '?';
-  } catch (e) {
-    // srt-live-transmit -version exits non-zero after printing it
-    const out = String((e as { stdout?: Buffer }).stdout ?? '') + String((e as { stderr?: Buffer }).stderr ?? '');
-    return re.exec(out)?.[1] ?? '?';
-  }
+  // srt-live-transmit prints its version on stderr.
+  const r = spawnSync(cmd, args, { timeout: 5000, encoding: 'utf8' });
+  return re.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1]?.replace(/,$/, '') ?? '?';
 }
 
 /** The cached source: ~5 Mbit/s H.264 + AAC, no stuffing (the live remux adds it), made once, atomically. */
@@ -533,7 +531,7 @@ function srcNum(s: ChannelSnapshot, k: string): number {
 const NFT_COUNTERS = ['he_out_all', 'he_out_drop', 'he_in_all', 'he_in_drop', 'ls_out_all', 'ls_out_drop', 'ls_in_all', 'ls_in_drop'] as const;
 type NftCounts = Record<(typeof NFT_COUNTERS)[number], number>;
 
-async function setLoss(net: BenchNet, perMille: number): Promise<void> {
+async function setLoss(net: BenchNet, perMille: number, dir: string): Promise<void> {
   const rules = (dir: 'out' | 'in'): string[] => {
     const lines: string[] = [];
     for (const [tag, port] of [['he', HE_SRT_PORT], ['ls', LS_SRT_PORT]] as const) {
@@ -558,7 +556,7 @@ async function setLoss(net: BenchNet, perMille: number): Promise<void> {
     '}',
     '',
   ].join('\n');
-  const file = join(tmpdir(), `${net.prefix}-loss.nft`);
+  const file = join(dir, 'loss.nft');
   await writeFile(file, text);
   try {
     await net.exec(net.tx, ['nft', 'delete', 'table', 'inet', NFT_TABLE]).catch(() => undefined);
@@ -621,11 +619,25 @@ interface Snapshot {
   lsCpuS: number;
   host: { busy: number; total: number; steal: number };
   atMs: number;
+  /** utime + stime of every process the bench started, by name. */
+  procs: Record<string, number>;
 }
 
-async function snapshot(net: BenchNet, files: { status: string; ls: string; sndHe: string; sndLs: string }, hePid: number, lsPid: number): Promise<Snapshot> {
+async function snapshot(net: BenchNet, files: { status: string; ls: string; sndHe: string; sndLs: string }, hePid: number, lsPid: number, procs: Proc[]): Promise<Snapshot> {
   const [he, ls, sndHe, sndLs, nft] = await Promise.all([readStatus(files.status), lastSrtStats(files.ls), lastSrtStats(files.sndHe), lastSrtStats(files.sndLs), nftCounts(net)]);
-  return { he, ls, sndHe, sndLs, nft, heCpuS: cpuS(`/proc/${hePid}/stat`), heThreads: threadsCpu(hePid), lsCpuS: cpuS(`/proc/${lsPid}/stat`), host: hostCpu(), atMs: performance.now() };
+  return {
+    he,
+    ls,
+    sndHe,
+    sndLs,
+    nft,
+    heCpuS: cpuS(`/proc/${hePid}/stat`),
+    heThreads: threadsCpu(hePid),
+    lsCpuS: cpuS(`/proc/${lsPid}/stat`),
+    host: hostCpu(),
+    atMs: performance.now(),
+    procs: Object.fromEntries(procs.map((p) => [p.name, cpuS(`/proc/${p.child.pid}/stat`)])),
+  };
 }
 
 function lossPct(dropped: number, all: number): number {
@@ -698,7 +710,7 @@ function analyseWindow(a: Snapshot, b: Snapshot, rx: ReceiverResult, o: { pacing
         lateDatagrams: h1.output.lateDatagrams - h0.output.lateDatagrams,
         reanchors: h1.output.reanchors - h0.output.reanchors,
         sendErrors: h1.output.sendErrors - h0.output.sendErrors,
-        latenessP99Ms: h1.output.latenessP99Ms,
+        latenessP99Ms: round(h1.output.latenessP99Ms, 2),
         bufferPackets: srcNum(h1, 'srtBufferPackets'),
       },
       sender: sender(a.sndHe, b.sndHe),
@@ -739,14 +751,16 @@ function analyseWindow(a: Snapshot, b: Snapshot, rx: ReceiverResult, o: { pacing
     const r = num(x) / num(y);
     return Number.isFinite(r) ? round(r, digits) : null;
   };
-  const unrecoveredOurs = num(ours.droppedTooLate) + num(ours.ccErrors);
-  const unrecoveredPeer = num(peer.droppedTooLate) + num(peer.ccErrors);
+  // Two views of the same loss, compared each on its own: SRT packets given up on, and the CC errors they left in the TS.
+  const unrecoveredMet = num(ours.droppedTooLate) <= num(peer.droppedTooLate) && num(ours.ccErrors) <= num(peer.ccErrors);
   const cpuRatio = ratio(ours.dataPlaneCpuPctPerMbps, peer.cpuPctPerMbps);
   return {
     windowS: round(wallS, 2),
     hostBusyPct: round(((b.host.busy - a.host.busy) / (b.host.total - a.host.total)) * 100, 1),
     hostStealPct: round(((b.host.steal - a.host.steal) / (b.host.total - a.host.total)) * 100, 1),
     receiverRoleCpuPct: rx.cpuPct,
+    /** CPU % of every process of the bench over the window: the load both receivers shared. */
+    processCpuPct: Object.fromEntries(Object.keys(b.procs).map((k) => [k, round(((b.procs[k] - (a.procs[k] ?? NaN)) / wallS) * 100, 1)])),
     receiverRoleBufferBytes: rx.recvBufferBytes,
     roomcast: ours,
     libsrt: peer,
@@ -758,7 +772,11 @@ function analyseWindow(a: Snapshot, b: Snapshot, rx: ReceiverResult, o: { pacing
       cpuPerMbpsProcess: ratio(ours.cpuPctPerMbps, peer.cpuPctPerMbps),
     },
     targets: {
-      unrecovered: { target: TARGET.unrecovered, value: `${unrecoveredOurs} vs ${unrecoveredPeer}`, met: unrecoveredOurs <= unrecoveredPeer },
+      unrecovered: {
+        target: TARGET.unrecovered,
+        value: `dropped ${String(ours.droppedTooLate)} vs ${String(peer.droppedTooLate)}, CC errors ${String(ours.ccErrors)} vs ${String(peer.ccErrors)}`,
+        met: unrecoveredMet,
+      },
       cpuPerMbps: { target: `data-plane thread ≤ ${TARGET.cpuPerMbpsVsLibsrt}× libsrt`, value: cpuRatio, met: cpuRatio !== null && cpuRatio <= TARGET.cpuPerMbpsVsLibsrt },
     },
   };
@@ -807,8 +825,19 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
 
   const source = makeSource(log);
   const totalS = 60 + o.lossPct.length * (o.seconds + o.warmupS + 10);
-  const net = await createBenchNet();
   const work = await mkdtemp(join(tmpdir(), 'roomcast-bench-srt-'));
+  // On SIGINT/SIGTERM bench/netns.ts kills everything in the namespaces and re-raises the
+  // signal (no 'exit' event, no finally): remove the work directory first.
+  const removeWork = (): void => rmSync(work, { recursive: true, force: true });
+  for (const sig of SIGNALS) process.prependOnceListener(sig, removeWork);
+  let net: BenchNet;
+  try {
+    net = await createBenchNet();
+  } catch (e) {
+    for (const sig of SIGNALS) process.off(sig, removeWork);
+    removeWork();
+    throw e;
+  }
   const files = { status: join(work, 'status.json'), ls: join(work, 'libsrt-rx.json'), sndHe: join(work, 'sender-roomcast.json'), sndLs: join(work, 'sender-libsrt.json') };
   const procs: Proc[] = [];
   const start = (name: string, ns: string, argv: string[], stdio: Parameters<BenchNet['spawn']>[2] = { stdio: ['ignore', 'pipe', 'pipe'] }): Proc => {
@@ -858,7 +887,7 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
     }
 
     // tx: loss rules (none yet), relays, senders, ffmpeg, stamper.
-    await setLoss(net, 0);
+    await setLoss(net, 0, work);
     const oneWay = String(o.rttMs / 2);
     for (const [name, lport, port] of [['relay (roomcast)', HE_RELAY_PORT, HE_SRT_PORT], ['relay (libsrt)', LS_RELAY_PORT, LS_SRT_PORT]] as const) {
       const r = start(name, net.tx, [process.execPath, SRT_RELAY_PATH, `127.0.0.1:${lport}`, net.txAddress, `${rxAddr}:${port}`, oneWay, String(totalS + 60)]);
@@ -906,12 +935,12 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
 
     for (const loss of o.lossPct) {
       const perMille = Math.round(loss * 10);
-      await setLoss(net, perMille);
+      await setLoss(net, perMille, work);
       log(`srt: ${loss} % loss both ways: ${o.warmupS} s warm-up, ${o.seconds} s window`);
       await sleep(o.warmupS * 1000);
       const d0 = anyDied();
       if (d0) throw new Error(d0);
-      const a = await snapshot(net, files, he.child.pid!, ls.child.pid!);
+      const a = await snapshot(net, files, he.child.pid!, ls.child.pid!, procs);
       recv.child.stdin!.write('start\n');
       const endAt = performance.now() + o.seconds * 1000;
       while (performance.now() < endAt) {
@@ -920,7 +949,7 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
         if (d) throw new Error(`${loss} % window: ${d}`);
       }
       const rx = (await ask('stop', 'result')) as unknown as ReceiverResult;
-      const b = await snapshot(net, files, he.child.pid!, ls.child.pid!);
+      const b = await snapshot(net, files, he.child.pid!, ls.child.pid!, procs);
       const w: Record<string, unknown> = { lossPct: loss, ...analyseWindow(a, b, rx, { pacingDelayMs: o.pacingDelayMs, hePid: he.child.pid! }) };
       windows.push(w);
       const r = w.roomcast as Record<string, unknown>;
@@ -970,7 +999,8 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
       if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     }
     await net.destroy();
-    await rm(work, { recursive: true, force: true });
+    for (const sig of SIGNALS) process.off(sig, removeWork);
+    removeWork();
   }
 }
 
@@ -1038,9 +1068,15 @@ export function formatSrt(r: Record<string, unknown>): string {
     if (prod) {
       lines.push(
         `        headend: ${Object.entries(prod).map(([k, x]) => `${k} ${String(x)}`).join(', ')}; main thread ${String(ours.mainThreadCpuPct)} %, next busiest ${String(ours.nextBusiestThreadCpuPct)} %; ` +
-          `CC at its input ${String(ours.ccErrorsAtInput)}; machine busy ${String(w.hostBusyPct)} %, steal ${String(w.hostStealPct)} %; receiver role ${String(w.receiverRoleCpuPct)} %`,
+          `CC at its input ${String(ours.ccErrorsAtInput)}`,
       );
     }
+    lines.push(
+      `        load: machine busy ${String(w.hostBusyPct)} % of ${String(cfg.cores)} cores, steal ${String(w.hostStealPct)} %; CPU % ` +
+        Object.entries(w.processCpuPct as Record<string, number>)
+          .map(([k, x]) => `${k} ${x}`)
+          .join(', '),
+    );
   }
   lines.push(
     '  (received/lost/retx/dropped: SRT packets of 1316 bytes, each receiver\'s own counters; ovh = retx ÷ received; snd ovh = its libsrt sender\'s retransmitted ÷ sent; net drop % = nftables to receiver / to sender;',
@@ -1048,6 +1084,8 @@ export function formatSrt(r: Record<string, unknown>): string {
   lines.push(
     '   CC err / stamp miss: at the receiver\'s TS output; e2e: stamp → output, ms (the headend\'s includes its pacing delay); RTT as the receiver reports it; CPU %: one core = 100, headend = its data-plane thread)',
   );
+  const st = r.stamper as Record<string, unknown> | undefined;
+  if (st && Object.keys(st).length) lines.push(`  stamper (PCR pacing of the source, whole run): ${Object.entries(st).map(([k, x]) => `${k} ${String(x)}`).join(', ')}`);
   const hl = r.headendLog as string[] | undefined;
   if (hl?.length) lines.push(`  headend log: ${hl.join(' | ')}`);
   return lines.join('\n');

@@ -16,6 +16,7 @@ import { lineupDocument } from '../core/lineup/api.js';
 import { loadLineupFile, resolveStbNetworks } from './config/load.js';
 import { buildApi } from './control/api.js';
 import { advertiseHeadend, type HeadendAdvertisement } from './control/mdns.js';
+import { ensureSlate } from './slate.js';
 import { createLogger, isLogLevel, type Logger } from './log.js';
 import { ffmpegMuxrateBps } from './dataplane/ffmpeg.js';
 import type { ChannelSnapshot, FccStatus, FromWorker, ToWorker } from './dataplane/messages.js';
@@ -148,10 +149,10 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   const srtWorker = new Map<string, number>();
   let next = 0;
   for (const ch of channels) {
-    const key = ch.source.type === 'srt' ? `${ch.source.address}:${ch.source.port}` : null;
-    const known = key !== null ? srtWorker.get(key) : undefined;
+    const keys = ch.inputs.filter((s) => s.type === 'srt' && s.mode === 'listener').map((s) => (s.type === 'srt' ? `${s.address}:${s.port}` : ''));
+    const known = keys.map((k) => srtWorker.get(k)).find((w) => w !== undefined);
     const w = known ?? next++ % headend.workers;
-    if (key !== null && known === undefined) srtWorker.set(key, w);
+    for (const k of keys) if (!srtWorker.has(k)) srtWorker.set(k, w);
     shards[w].push(ch);
   }
   const fccPorts = new Map<number, number>();
@@ -159,6 +160,7 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   const stb = resolveStbNetworks(cfg);
   const fccStatus = new Map<number, FccStatus>();
   let stopping = false;
+  let slatePath: string | null = null;
   const workers: Worker[] = [];
   const startWorker = (w: number): Worker => {
     const worker = new Worker(new URL('./dataplane/worker.js', import.meta.url));
@@ -189,12 +191,20 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     });
     worker.postMessage({ type: 'init', headend, index: w, stbNetworks: stb.networks } satisfies ToWorker);
     for (const ch of shards[w]) worker.postMessage({ type: 'start', channel: ch, ssrc: o.ssrcs.get(ch.number)! } satisfies ToWorker);
+    if (slatePath) worker.postMessage({ type: 'slate', path: slatePath } satisfies ToWorker);
     return worker;
   };
   for (const ch of channels) {
     log.info(`channel ${ch.number} "${ch.name}" [${ch.group}] → ${channelUrl(ch)} (${ch.transport}), ${describeBitrate(ch)}, source ${ch.source.type}`);
   }
   for (let w = 0; w < headend.workers; w++) workers.push(startWorker(w));
+  // The slate, made once (in the background: channels start meanwhile).
+  if (channels.some((c) => c.slate)) {
+    void ensureSlate(dataDir, (level, m) => log[level](m)).then((p) => {
+      slatePath = p;
+      if (p && !stopping) for (const w of workers) w.postMessage({ type: 'slate', path: p } satisfies ToWorker);
+    });
+  }
   if (headend.fcc.enabled) {
     const ports = headend.workers === 1 ? `${headend.fcc.port}` : `${headend.fcc.port}-${headend.fcc.port + headend.workers - 1}`;
     log.info(`fast channel change on ${headend.interface} udp/${ports} for STBs in ${stb.cidrs.join(', ')}`);

@@ -119,7 +119,30 @@ export interface ChannelConfig {
    */
   cbrBitrateKbps: number | null;
   enabled: boolean;
+  /** The primary input: `inputs[0]`. */
   source: ChannelSource;
+  /** Every input in order of preference: the primary, then the backups. */
+  inputs: ChannelSource[];
+  failover: FailoverConfig;
+  /** Send a "temporarily unavailable" slate while no input works, so the multicast never stops. */
+  slate: boolean;
+}
+
+export interface FailoverConfig {
+  /** The active input silent this long (no TS packet) → switch. */
+  switchAfterMs: number;
+  /** At a switch, wait this long at most for the new input's I-frame, then switch anyway. */
+  rapWaitMs: number;
+  /** Back to the primary once it has worked this long without a break. */
+  returnAfterS: number;
+  /** hot: backups run all the time (a switch is immediate); cold: a backup starts when needed. */
+  backups: 'hot' | 'cold';
+  /** An input below this rate (kbit/s over the last second) is unhealthy; null: no floor. */
+  minBitrateKbps: number | null;
+  /** An input with more CC errors than this in the last second is unhealthy. */
+  maxCcErrorsPerS: number;
+  /** No input healthy this long → the slate. */
+  slateAfterMs: number;
 }
 
 export interface HeadendConfig {
@@ -392,7 +415,7 @@ const FCC_KEYS = [
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_FCC_PORT = 5560;
 const CHANNEL_KEYS = [
-  'number', 'name', 'group', 'tvgId', 'multicast', 'transport', 'cbrBitrateKbps', 'enabled', 'source',
+  'number', 'name', 'group', 'tvgId', 'multicast', 'transport', 'cbrBitrateKbps', 'enabled', 'source', 'inputs', 'failover', 'slate',
 ] as const;
 const MULTICAST_KEYS = ['group', 'port', 'source'] as const;
 const SOURCE_KEYS: Record<SourceType, readonly string[]> = {
@@ -545,13 +568,56 @@ function checkChannel(c: Checker, raw: unknown, path: string, headend: HeadendCo
     }
     if (g !== null && port !== null) multicast = { group: g, port, source: src };
   }
-  const source = o.source === undefined ? (c.fail(`${path}.source`, 'is required'), null) : checkSource(c, o.source, `${path}.source`, headend.interface);
+  const inputs: ChannelSource[] = [];
+  let sourceOk = true;
+  if (o.source !== undefined && o.inputs !== undefined) {
+    c.fail(`${path}`, 'has both source and inputs: use source for one input, inputs for a primary and its backups');
+    sourceOk = false;
+  } else if (o.inputs !== undefined) {
+    if (!Array.isArray(o.inputs) || o.inputs.length < 1 || o.inputs.length > 8) {
+      c.fail(`${path}.inputs`, `must be a list of 1 to 8 sources, got ${describe(o.inputs)}`);
+      sourceOk = false;
+    } else {
+      o.inputs.forEach((raw, i) => {
+        const src = checkSource(c, raw, `${path}.inputs[${i}]`, headend.interface);
+        if (src) inputs.push(src);
+        else sourceOk = false;
+      });
+    }
+  } else if (o.source === undefined) {
+    c.fail(`${path}.source`, 'is required (or inputs: a list, primary first)');
+    sourceOk = false;
+  } else {
+    const src = checkSource(c, o.source, `${path}.source`, headend.interface);
+    if (src) inputs.push(src);
+    else sourceOk = false;
+  }
+  const source = sourceOk && inputs.length > 0 ? inputs[0] : null;
+  const failover = checkFailover(c, o.failover, `${path}.failover`);
+  const slate = c.bool(o, 'slate', path, true);
   const transport = c.oneOf(o, 'transport', path, Object.values(Transport), 'rtp') ?? 'rtp';
   const cbr = c.int(o, 'cbrBitrateKbps', path, 200, 120_000, null);
   const enabled = c.bool(o, 'enabled', path, true);
   const tvgId = c.str(o, 'tvgId', path, null);
   if (number === null || name === null || multicast === null || source === null) return null;
-  return { number, name, group, tvgId, multicast, transport, cbrBitrateKbps: cbr, enabled, source };
+  return { number, name, group, tvgId, multicast, transport, cbrBitrateKbps: cbr, enabled, source, inputs, failover, slate };
+}
+
+const FAILOVER_KEYS = ['switchAfterMs', 'rapWaitMs', 'returnAfterS', 'backups', 'minBitrateKbps', 'maxCcErrorsPerS', 'slateAfterMs'] as const;
+
+function checkFailover(c: Checker, raw: unknown, path: string): FailoverConfig {
+  const o = raw === undefined || raw === null ? {} : c.obj(raw, path) ?? {};
+  c.keys(o, path, FAILOVER_KEYS);
+  return {
+    // 300 + 200 ms: a dead primary is replaced within the 500 ms hotel IT is promised.
+    switchAfterMs: c.int(o, 'switchAfterMs', path, 50, 10_000, 300) ?? 300,
+    rapWaitMs: c.int(o, 'rapWaitMs', path, 0, 5000, 200) ?? 200,
+    returnAfterS: c.int(o, 'returnAfterS', path, 0, 86_400, 30) ?? 30,
+    backups: c.oneOf(o, 'backups', path, ['hot', 'cold'] as const, 'hot') ?? 'hot',
+    minBitrateKbps: c.int(o, 'minBitrateKbps', path, 1, 1_000_000, null),
+    maxCcErrorsPerS: c.int(o, 'maxCcErrorsPerS', path, 0, 100_000, 50) ?? 50,
+    slateAfterMs: c.int(o, 'slateAfterMs', path, 100, 60_000, 1000) ?? 1000,
+  };
 }
 
 function deepFreeze<T>(v: T): T {

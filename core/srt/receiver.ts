@@ -8,7 +8,8 @@
  *     sequence number from the next one to deliver;
  *   - loss detection: a packet ahead of the next expected one marks the gap
  *     lost and asks at once for it (NAK, §4.8.2); the loss list is asked for
- *     again periodically (periodic NAK, §4.8.2: every max(RTT + 4·RTTVar, 20 ms))
+ *     again periodically (periodic NAK, §4.8.2; every max((RTT + 4·RTTVar) / 2,
+ *     20 ms) as libsrt's live mode does)
  *     until it arrives or is too late;
  *   - acknowledgement: a full ACK every 10 ms (§4.8.1, the "SYN" interval)
  *     with the first not-yet-received sequence number, RTT and rates, and a
@@ -267,7 +268,8 @@ export class SrtReceiver {
   tick(nowUs: number): void {
     this.release(nowUs);
     if (nowUs - this.lastAckAtUs >= ACK_PERIOD_US) this.sendAck(nowUs, false);
-    const nakPeriod = Math.max(MIN_NAK_PERIOD_US, this.rttUs + 4 * this.rttVarUs);
+    // libsrt live mode (core.cpp checkNAKTimer): half of RTT + 4·RTTVar, at least 20 ms.
+    const nakPeriod = Math.max(MIN_NAK_PERIOD_US, (this.rttUs + 4 * this.rttVarUs) / 2);
     if (this.loss.length > 0 && nowUs - this.lastNakAtUs >= nakPeriod) {
       this.lastNakAtUs = nowUs;
       this.sink.nak(this.loss.slice(0, 64));

@@ -1,17 +1,28 @@
 /**
- * One channel's data plane: source → resync → inspector → PCR pacer →
- * connected multicast socket (DESIGN.md "The packet path"). Runs on a worker
- * thread; everything here is asynchronous and bounded.
+ * One channel's data plane (DESIGN.md "The packet path"): inputs (a primary,
+ * its backups, the slate) → input selector → stable output program (remux)
+ * → inspector → PCR pacer (+ GOP cache) → connected multicast socket. Runs on
+ * a worker thread; everything here is asynchronous and bounded.
+ *
+ * Input redundancy: each input is judged by what it delivers (inputs.ts).
+ * When the one on the air goes silent (switchAfterMs), degrades (bitrate
+ * floor, CC errors) or its supervisor restarts it, the next healthy input
+ * takes over — at its next I-frame if that comes within rapWaitMs, else at
+ * once — through OutputRemux, so receivers keep the same program: PIDs,
+ * PAT/PMT, continuity counters, a PCR discontinuity flagged. With no input
+ * healthy for slateAfterMs the slate goes on the air; the primary returns
+ * after returnAfterS of working without a break.
  */
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import type { ChannelConfig, HeadendConfig } from '../../core/lineup/config.js';
-import { TsResync } from '../../core/mpegts/resync.js';
+import type { ChannelSource } from '../../core/lineup/config.js';
 import { TsInspector } from '../../core/mpegts/inspector.js';
+import { OutputRemux } from '../../core/mpegts/remux.js';
 import type { TsPacketSink } from '../../core/mpegts/sink.js';
+import { RandomAccessGate } from '../../stb-agent/tuner/gate.js';
 import { PcrPacer, type DatagramSink } from './pacer.js';
-import { createSource, type Source, type SourceSink } from './sources.js';
-import { Supervisor } from './supervisor.js';
+import { InputRunner } from './inputs.js';
 import type { ChannelSnapshot } from './messages.js';
 
 export type EventFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -40,40 +51,60 @@ class EventLimiter {
 
 /** How far before its random access point a PAT may be for the GOP cache to start there, at the stream's rate. */
 const PAT_LOOKBACK_MS = 600;
-/** Input runs remembered to map inspector byte positions to pacer byte positions. */
+/** Output runs remembered to map inspector byte positions to pacer byte positions. */
 const BYTE_MAP_RUNS = 64;
+
+interface PendingSwitch {
+  to: InputRunner;
+  reason: string;
+  deadlineMs: number;
+  gate: RandomAccessGate;
+}
+
+export interface SwitchRecord {
+  atMs: number;
+  from: string;
+  to: string;
+  reason: string;
+  /** From the decision to the new input on the air, ms. */
+  tookMs: number;
+  atRandomAccess: boolean;
+}
 
 export class ChannelPipeline {
   private readonly sock: dgram.Socket;
   /** The pacer also holds the GOP cache the FCC server bursts from. */
   readonly pacer: PcrPacer;
+  /** What goes on the air, after the remux. */
   private readonly inspector: TsInspector;
-  private readonly resync: TsResync;
-  private readonly source: Source;
-  private readonly supervisor: Supervisor;
+  private readonly remux: OutputRemux;
+  private readonly inputs: InputRunner[];
+  private slate: InputRunner | null = null;
+  private active: InputRunner;
+  /** After a switch at an I-frame the new input's packets go through its gate (it trims the other streams to their next PES). */
+  private activeGate: RandomAccessGate | null = null;
+  private pending: PendingSwitch | null = null;
+  /** Since when nothing has been healthy (for the slate), -1 while something is. */
+  private downSinceMs = -1;
   private readonly events: EventLimiter;
   private readonly startedAtMs: number;
-  private bytesIn = 0;
   private lastBytesIn = 0;
   private lastBytesOut = 0;
   private lastSnapshotAtMs: number;
-  private lastByteAtMs: number;
-  private lastPacketAtMs: number;
-  private packetsAtLastCheck = 0;
-  /** Last watchdog pass that saw new packets: what "ok" means (an attempt that only started is not). */
   private lastFlowAtMs = -Infinity;
-  /** Last watchdog pass that found the source waiting for a peer. */
-  private lastWaitAtMs = -Infinity;
+  private packetsAtLastSnapshot = 0;
   private connected = false;
   private socketErrors = 0;
+  private switches = 0;
+  private lastSwitch: SwitchRecord | null = null;
   /** Output rate over the last snapshot interval, bit/s (0 before the first). */
   outputRateBps = 0;
-  // Inspector byte index → pacer byte index, per input run (null stuffing and
+  // Inspector byte index → pacer byte index, per output run (null stuffing and
   // overflow make them differ): the start of each of the last runs.
   private readonly runInspectorByte = new Float64Array(BYTE_MAP_RUNS).fill(-1);
   private readonly runPacerByte = new Float64Array(BYTE_MAP_RUNS);
   private runs = 0;
-  /** Random access points found in the current input run (pacer byte positions), marked after the run is copied. */
+  /** Random access points found in the current output run (pacer byte positions), marked after the run is copied. */
   private pendingCacheBytes: number[] = [];
 
   constructor(
@@ -88,8 +119,6 @@ export class ChannelPipeline {
   ) {
     this.startedAtMs = now();
     this.lastSnapshotAtMs = this.startedAtMs;
-    this.lastByteAtMs = this.startedAtMs;
-    this.lastPacketAtMs = this.startedAtMs;
     this.events = new EventLimiter(emit);
     this.sock = dgram.createSocket({ type: 'udp4' });
     this.sock.on('error', (err) => {
@@ -106,12 +135,13 @@ export class ChannelPipeline {
         else sock.send(buf);
       },
     };
+    const live = cfg.inputs.some((i) => i.type === 'udp' || i.type === 'rtp' || i.type === 'srt');
     this.pacer = new PcrPacer({
       transport: cfg.transport,
       sink,
       delayMs: headend.pacingDelayMs,
       cbrBitrateBps: cfg.cbrBitrateKbps !== null ? cfg.cbrBitrateKbps * 1000 : null,
-      live: cfg.source.type === 'udp' || cfg.source.type === 'rtp',
+      live,
       // RFC 3550 §5.1: random initial sequence number and SSRC.
       ssrc: this.ssrc,
       initialSequenceNumber: randomInt(0, 65536),
@@ -126,7 +156,7 @@ export class ChannelPipeline {
       },
     });
     const inspector = this.inspector;
-    const stage: TsPacketSink = {
+    const onAir: TsPacketSink = {
       writePackets(buf: Buffer, off: number, count: number): void {
         const r = self.runs++ % BYTE_MAP_RUNS;
         self.runInspectorByte[r] = inspector.counters.bytes;
@@ -138,53 +168,49 @@ export class ChannelPipeline {
           self.pendingCacheBytes.length = 0;
         }
       },
-      discontinuity(): void {
-        inspector.discontinuity?.();
-        pacer.discontinuity();
-      },
     };
-    this.resync = new TsResync(stage);
-    this.source = createSource(cfg);
-    const sourceSink: SourceSink = {
-      data(chunk: Buffer): void {
-        self.bytesIn += chunk.length;
-        self.lastByteAtMs = self.now();
-        self.resync.push(chunk);
-        self.afterInput();
-      },
-      discontinuity(): void {
-        // Lost input datagrams: continuity counters jump there, which is the
-        // input's fault, counted by the source (rtpLost), not a CC error of
-        // ours. PCR timing carries on: the pacer needs no reset for a gap.
-        inspector.discontinuity?.();
-      },
-      wantsMore(): boolean {
-        return pacer.wantsMore(self.now());
-      },
-      event(level, message): void {
-        self.events.event(level, message, self.now());
-      },
-    };
-    this.supervisor = new Supervisor(
-      async (signal) => {
-        // A new attempt is a new input: resync and timing start over.
-        this.resync.reset();
-        stage.discontinuity?.();
-        this.lastByteAtMs = this.now();
-        this.lastPacketAtMs = this.now();
-        await this.source.run(sourceSink, signal);
-      },
-      {
-        minBackoffMs: 250,
-        maxBackoffMs: 10_000,
-        healthyAfterMs: 10_000,
-        now,
-        onEvent: (level, message) => emit(level, message),
-      },
-    );
+    this.remux = new OutputRemux(onAir);
+    this.inputs = cfg.inputs.map((src, i) => this.runner(i, src, i === 0 ? 'primary' : `backup ${i}`));
+    this.active = this.inputs[0];
   }
 
-  /** Bind, set TTL and interface explicitly, connect (NETLAB.md gotcha 3), then start the input. */
+  private runner(index: number, src: ChannelSource, label: string): InputRunner {
+    const self = this;
+    const runner: InputRunner = new InputRunner(index, src, label, this.cfg.name, this.now, {
+      packets(input, buf, off, count): void {
+        if (self.pending && self.pending.to === input) self.pending.gate.writePackets(buf, off, count);
+        else if (input === self.active) {
+          if (self.activeGate) self.activeGate.writePackets(buf, off, count);
+          else self.remux.writePackets(buf, off, count);
+        }
+        // Others: a hot backup's packets only feed its own health.
+      },
+      discontinuity(input): void {
+        if (input !== self.active) return;
+        // The input on the air restarted: a new time base, and its PMT is learnt afresh.
+        self.activeGate = null;
+        self.remux.switchInput(null, -1);
+        self.pacer.discontinuity();
+      },
+      wantsMore(input): boolean {
+        return input === self.active || (self.pending !== null && self.pending.to === input) ? self.pacer.wantsMore(self.now()) : false;
+      },
+      event(input, level, message): void {
+        const m = self.inputs.length > 1 || input === self.slate ? `${input.label}: ${message}` : message;
+        if (level === 'debug') self.emit('debug', m);
+        else self.events.event(level, m, self.now());
+      },
+      afterInput(): void {
+        self.afterInput();
+      },
+      psiChanged(input): void {
+        if (input === self.active && input.inspector.pmt) self.remux.updateInput(input.inspector.pmt, input.inspector.pmtPid);
+      },
+    });
+    return runner;
+  }
+
+  /** Bind, set TTL and interface explicitly, connect (NETLAB.md gotcha 3), then start the inputs. */
   async start(): Promise<void> {
     const { interface: iface, ttl } = this.headend;
     await new Promise<void>((resolve, reject) => {
@@ -201,7 +227,16 @@ export class ChannelPipeline {
       this.sock.connect(this.cfg.multicast.port, this.cfg.multicast.group, (err?: Error) => (err ? reject(err) : resolve()));
     });
     this.connected = true;
-    this.supervisor.start();
+    this.remux.switchInput(null, -1);
+    this.inputs[0].start();
+    // Hot backups run all the time (but a file plays only when on the air: it has no clock of its own).
+    if (this.cfg.failover.backups === 'hot') for (const r of this.inputs.slice(1)) if (r.cfg.type !== 'file') r.start();
+  }
+
+  /** The slate file is ready (generated once by the main thread): it becomes the last resort. */
+  setSlate(path: string): void {
+    if (!this.cfg.slate || this.slate) return;
+    this.slate = this.runner(-1, { type: 'file', path, stallMs: 3000 }, 'slate');
   }
 
   /**
@@ -231,53 +266,141 @@ export class ChannelPipeline {
     this.pacer.counters.cacheDrops++; // older than every run remembered
   }
 
-  /** Called by the worker's scheduler about every millisecond. */
+  /** Called by the worker's scheduler about every millisecond: send what is due, and keep the channel on the air. */
   tick(nowMs: number): void {
     this.pacer.tick(nowMs);
+    this.failover(nowMs);
   }
 
-  /** Stall and garbage detection, a few times a second. */
+  /** The input selector (cheap: a few comparisons per millisecond). */
+  private failover(now: number): void {
+    const f = this.cfg.failover;
+    const p = this.pending;
+    if (p) {
+      if (!p.to.healthy(now, f)) this.pending = null; // it failed too: choose again below
+      else if (now >= p.deadlineMs) this.commit(p.to, `${p.reason}; no I-frame within ${f.rapWaitMs} ms`, now, null);
+      else return;
+    }
+    const active = this.active;
+    const activeOk = active.healthy(now, f);
+    const candidates = this.inputs.filter((r) => r !== active && r.healthy(now, f));
+    for (const r of this.inputs) {
+      if (r.healthy(now, f)) {
+        if (r.healthySinceMs < 0) r.healthySinceMs = now;
+      } else r.healthySinceMs = -1;
+    }
+    if (activeOk && active !== this.slate) {
+      this.downSinceMs = -1;
+      // Back to the primary once it has worked for returnAfterS without a break.
+      const primary = this.inputs[0];
+      if (active !== primary && primary.healthySinceMs >= 0 && now - primary.healthySinceMs >= f.returnAfterS * 1000) {
+        this.begin(primary, `the primary has worked for ${f.returnAfterS} s`, now);
+      }
+      return;
+    }
+    if (candidates.length > 0) {
+      this.downSinceMs = -1;
+      // The first healthy one in order of preference (the slate is not among them).
+      const to = candidates[0];
+      this.begin(to, active === this.slate ? `${to.label} is back` : this.whyUnhealthy(active, now), now);
+      return;
+    }
+    // Nothing healthy: wake cold backups, and after slateAfterMs put the slate on.
+    for (const r of this.inputs) if (!r.running && r.cfg.type !== 'file') r.start();
+    for (const r of this.inputs) if (!r.running && r.cfg.type === 'file' && r === this.inputs[0]) r.start();
+    if (this.downSinceMs < 0) this.downSinceMs = Math.max(active.lastPacketAtMs, this.startedAtMs);
+    if (this.slate && active !== this.slate && now - this.downSinceMs >= f.slateAfterMs) {
+      this.slate.start();
+      // The slate file begins with PAT, PMT and an I-frame: no wait.
+      this.commit(this.slate, `no input has worked for ${Math.round(now - this.downSinceMs)} ms`, now, null);
+    }
+  }
+
+  private whyUnhealthy(r: InputRunner, now: number): string {
+    const f = this.cfg.failover;
+    if (!r.running) return `${r.label} is not running`;
+    if (now - r.lastPacketAtMs > f.switchAfterMs) return `${r.label} silent for ${Math.round(Math.min(now - r.lastPacketAtMs, 86_400_000))} ms`;
+    if (r.ccErrorsLastS > f.maxCcErrorsPerS) return `${r.label}: ${r.ccErrorsLastS} CC errors in the last second`;
+    if (f.minBitrateKbps !== null && r.bitrateBps < f.minBitrateKbps * 1000) return `${r.label} below ${f.minBitrateKbps} kbit/s (${Math.round(r.bitrateBps / 1000)})`;
+    return `${r.label} unhealthy`;
+  }
+
+  /** Start switching to `to` at its next I-frame (within rapWaitMs). */
+  private begin(to: InputRunner, reason: string, now: number): void {
+    if (!to.running) to.start();
+    const f = this.cfg.failover;
+    const self = this;
+    const gate: RandomAccessGate = new RandomAccessGate({
+      start(): void {
+        // The PAT/PMT copies the gate offers are the input's: the remux puts ours first.
+        self.commit(to, reason, self.now(), gate);
+      },
+      writePackets(buf: Buffer, off: number, count: number): void {
+        if (self.active === to) self.remux.writePackets(buf, off, count);
+      },
+    }, { cachedPsi: null });
+    this.pending = { to, reason, deadlineMs: now + f.rapWaitMs, gate };
+    if (f.rapWaitMs === 0) this.commit(to, reason, now, null);
+  }
+
+  /** `to` goes on the air now. */
+  private commit(to: InputRunner, reason: string, now: number, gate: RandomAccessGate | null): void {
+    const from = this.active;
+    const decidedAt = this.pending?.to === to ? this.pending.deadlineMs - this.cfg.failover.rapWaitMs : now;
+    this.pending = null;
+    this.active = to;
+    this.activeGate = gate;
+    this.downSinceMs = -1;
+    this.remux.switchInput(to.inspector.pmt, to.inspector.pmtPid);
+    this.pacer.discontinuity();
+    this.switches++;
+    this.lastSwitch = { atMs: now, from: from.label, to: to.label, reason, tookMs: Math.round(now - decidedAt), atRandomAccess: gate !== null };
+    this.emit('warn', `on the air: ${to.label} (was ${from.label}): ${reason}${gate ? ', at an I-frame' : ''}`);
+    // A cold backup, or the slate, that is no longer on the air stops.
+    if (from === this.slate || (from !== this.inputs[0] && this.cfg.failover.backups === 'cold') || (from.cfg.type === 'file' && from !== this.inputs[0])) void from.stop();
+  }
+
+  /** Stall and garbage detection, per-second health figures, a few times a second. */
   watchdog(nowMs: number): void {
-    if (this.supervisor.state !== 'running') return;
-    const packets = this.resync.counters.packets;
-    // A file source waits while the queue is full (a 192 KiB chunk is 2 s
-    // of a 700 kbit/s stream): not reading then is not a stall.
-    if (packets !== this.packetsAtLastCheck || !this.pacer.wantsMore(nowMs)) {
-      if (packets !== this.packetsAtLastCheck) this.lastFlowAtMs = nowMs;
-      this.packetsAtLastCheck = packets;
-      this.lastPacketAtMs = nowMs;
-      return;
-    }
-    // A listener waiting for its caller is not stalled (and not flowing either:
-    // its state says no-input); a caller that just connected gets stallMs too.
-    if (this.source.waiting?.() === true) {
-      this.lastWaitAtMs = nowMs;
-      return;
-    }
-    const idle = nowMs - Math.max(this.lastPacketAtMs, this.lastWaitAtMs);
-    if (idle < this.cfg.source.stallMs) return;
-    if (nowMs - this.lastByteAtMs < this.cfg.source.stallMs) {
-      this.supervisor.fail(`garbage: data arrives but no TS packet for ${Math.round(idle)} ms (${this.resync.counters.bytesSkipped} bytes skipped)`);
-    } else {
-      this.supervisor.fail(`stalled: no data for ${Math.round(idle)} ms`);
-    }
+    const satisfied = !this.pacer.wantsMore(nowMs);
+    for (const r of this.inputs) r.watchdog(nowMs, r.cfg.stallMs, r === this.active && satisfied);
+    this.slate?.watchdog(nowMs, 3000, this.slate === this.active && satisfied);
   }
 
   snapshot(nowMs: number): ChannelSnapshot {
     const dt = Math.max(1, nowMs - this.lastSnapshotAtMs) / 1000;
     this.lastSnapshotAtMs = nowMs;
     const pc = this.pacer.counters;
-    const inBps = ((this.bytesIn - this.lastBytesIn) * 8) / dt;
+    const active = this.active;
+    const bytesIn = this.inputs.reduce((a, r) => a + (r === active ? r.bytesIn : 0), 0);
+    const inBps = active === this.slate ? 0 : active.bitrateBps;
     const outBps = ((pc.bytesSent - this.lastBytesOut) * 8) / dt;
-    this.lastBytesIn = this.bytesIn;
+    this.lastBytesIn = bytesIn;
     this.lastBytesOut = pc.bytesSent;
     this.outputRateBps = outBps;
     const lat = this.pacer.takeLateness();
-    const sup = this.supervisor;
-    const flowing = nowMs - Math.max(this.lastFlowAtMs, this.pacer.wantsMore(nowMs) ? -Infinity : this.lastPacketAtMs) < 1500 && sup.state === 'running';
+    const outPackets = this.inspector.counters.packets;
+    if (outPackets !== this.packetsAtLastSnapshot) this.lastFlowAtMs = nowMs;
+    this.packetsAtLastSnapshot = outPackets;
+    const f = this.cfg.failover;
+    // The channel's input: the one on the air, or the primary while the slate is.
+    const shown = active === this.slate ? this.inputs[0] : active;
+    const sup = shown.supervisor;
+    const onAir = nowMs - active.lastPacketAtMs < 1500 && nowMs - this.lastFlowAtMs < 2500;
     const state: ChannelSnapshot['state'] =
-      sup.state === 'stopped' ? 'stopped' : sup.state === 'backoff' ? 'restarting' : flowing ? 'ok' : sup.attempts <= 1 && this.resync.counters.packets === 0 ? 'starting' : 'no-input';
+      active === this.slate
+        ? 'slate'
+        : sup.state === 'stopped'
+          ? 'stopped'
+          : sup.state === 'backoff' && !onAir
+            ? 'restarting'
+            : onAir
+              ? 'ok'
+              : sup.attempts <= 1 && shown.resync.counters.packets === 0
+                ? 'starting'
+                : 'no-input';
     const ins = this.inspector;
+    const st = shown.status(nowMs, f);
     return {
       number: this.cfg.number,
       name: this.cfg.name,
@@ -287,15 +410,19 @@ export class ChannelPipeline {
       inputBitrateBps: Math.round(inBps),
       outputBitrateBps: Math.round(outBps),
       input: {
-        bytes: this.bytesIn,
-        packets: this.resync.counters.packets,
-        syncLosses: this.resync.counters.syncLosses,
-        bytesSkipped: this.resync.counters.bytesSkipped,
-        restarts: sup.restarts,
-        lastError: sup.lastError,
-        lastErrorAgoS: sup.lastError ? Math.round((nowMs - sup.lastErrorAtMs) / 1000) : null,
-        source: this.source.status(),
+        bytes: st.bytes,
+        packets: st.packets,
+        syncLosses: st.syncLosses,
+        bytesSkipped: st.bytesSkipped,
+        restarts: st.restarts,
+        lastError: st.lastError,
+        lastErrorAgoS: st.lastErrorAgoS,
+        source: st.source,
       },
+      inputs: this.inputs.map((r) => ({ ...r.status(nowMs, f), onAir: r === active })),
+      activeInput: active === this.slate ? 'slate' : active.label,
+      switches: this.switches,
+      lastSwitch: this.lastSwitch ? { ...this.lastSwitch, agoS: Math.round((nowMs - this.lastSwitch.atMs) / 1000) } : null,
       tr101290: { ...ins.counters },
       stream: ins.describe(),
       output: {
@@ -321,7 +448,7 @@ export class ChannelPipeline {
   }
 
   async stop(): Promise<void> {
-    await this.supervisor.stop();
+    await Promise.all([...this.inputs, ...(this.slate ? [this.slate] : [])].map((r) => r.stop()));
     this.connected = false;
     await new Promise<void>((resolve) => this.sock.close(() => resolve()));
   }

@@ -3,6 +3,8 @@
  * workers (DESIGN.md "Processes and threads").
  */
 import type { ChannelConfig, HeadendConfig } from '../../core/lineup/config.js';
+import type { InputStatus } from './inputs.js';
+import type { SwitchRecord } from './channel.js';
 
 export type ToWorker =
   /**
@@ -13,13 +15,15 @@ export type ToWorker =
   /** `ssrc`: the channel's RTP SSRC, chosen once by the main thread and published in the lineup. */
   | { type: 'start'; channel: ChannelConfig; ssrc: number }
   | { type: 'stop'; number: number }
+  /** The slate file is ready: channels with `slate` go to it when no input works. */
+  | { type: 'slate'; path: string }
   | { type: 'shutdown' };
 
 export interface ChannelSnapshot {
   number: number;
   name: string;
-  /** `ok` while packets flow; otherwise what the supervisor is doing. */
-  state: 'ok' | 'starting' | 'no-input' | 'restarting' | 'stopped';
+  /** `ok` while packets flow; `slate` while no input works; otherwise what the supervisor is doing. */
+  state: 'ok' | 'slate' | 'starting' | 'no-input' | 'restarting' | 'stopped';
   atMs: number;
   uptimeS: number;
   /** Bits per second over the last snapshot interval. */
@@ -35,7 +39,13 @@ export interface ChannelSnapshot {
     lastErrorAgoS: number | null;
     source: Record<string, number | string | null>;
   };
-  /** TR 101 290 priority 1 and PCR figures from the inspector. */
+  /** Every input (primary first), with its health; `onAir` marks the one sent. */
+  inputs: (InputStatus & { onAir: boolean })[];
+  /** `primary`, `backup N`, or `slate`. */
+  activeInput: string;
+  switches: number;
+  lastSwitch: (SwitchRecord & { agoS: number }) | null;
+  /** TR 101 290 priority 1 and PCR figures of what goes on the air. */
   tr101290: Record<string, number>;
   stream: { serviceName: string | null; videoPid: number; pcrPid: number; keyframes: number; streams: string };
   output: {

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { open } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import type { FfmpegSource, FileSource, UdpSource, SrtSource as SrtSourceConfig, ChannelConfig } from '../../core/lineup/config.js';
+import type { FfmpegSource, FileSource, UdpSource, SrtSource as SrtSourceConfig, ChannelSource } from '../../core/lineup/config.js';
 import { TS_PACKET_SIZE, tsWriteNullPacket } from '../../core/mpegts/packet.js';
 import { LoopRestamper } from '../../core/mpegts/restamp.js';
 import { RtpDepacketizer } from '../../core/rtp/depacketizer.js';
@@ -47,17 +47,18 @@ export class SourceError extends Error {
   }
 }
 
-export function createSource(ch: ChannelConfig): Source {
-  switch (ch.source.type) {
+/** The source for one input of a channel; `channelName` names an ffmpeg process in logs. */
+export function createSource(src: ChannelSource, channelName: string): Source {
+  switch (src.type) {
     case 'ffmpeg':
-      return new FfmpegProcessSource(ch.source, ch.name);
+      return new FfmpegProcessSource(src, channelName);
     case 'udp':
     case 'rtp':
-      return new DatagramSource(ch.source);
+      return new DatagramSource(src);
     case 'file':
-      return new FileLoopSource(ch.source);
+      return new FileLoopSource(src);
     case 'srt':
-      return ch.source.mode === 'caller' ? new SrtCallerSource(ch.source) : new SrtListenerSource(ch.source);
+      return src.mode === 'caller' ? new SrtCallerSource(src) : new SrtListenerSource(src);
   }
 }
 

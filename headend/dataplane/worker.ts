@@ -20,6 +20,7 @@ let headend: HeadendConfig | null = null;
 let fcc: FccServer | null = null;
 let fccPort = 0;
 let fccListening = false;
+let slatePath: string | null = null;
 
 function post(msg: FromWorker): void {
   port!.postMessage(msg);
@@ -134,6 +135,7 @@ port.on('message', (msg: ToWorker) => {
       const ch = new ChannelPipeline(cfg, headend, now, (level, message) => log(level, scope, message), tickIfDue, msg.ssrc);
       channels.set(cfg.number, ch);
       bySsrc.set(msg.ssrc, ch);
+      if (slatePath) ch.setSlate(slatePath);
       order = [...channels.values()];
       ch.start().catch((err: Error) => {
         // Binding the output socket failed (bad interface address): the
@@ -147,6 +149,10 @@ port.on('message', (msg: ToWorker) => {
     }
     case 'stop':
       void stopChannel(msg.number);
+      break;
+    case 'slate':
+      slatePath = msg.path;
+      for (const ch of channels.values()) ch.setSlate(msg.path);
       break;
     case 'shutdown':
       clearInterval(ticker);

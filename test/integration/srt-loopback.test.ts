@@ -133,7 +133,8 @@ channels:
 
   // Stop the ffmpeg caller: the channel reports the close, and a new caller is taken.
   a.kill('SIGKILL');
-  const gone = await he.waitFor((c) => c[0].input.restarts >= 1 && c[0].state === 'no-input', 15_000, 'the vanished caller to be noticed');
+  // Nothing else feeds channel 1: the slate goes on the air (the multicast never stops).
+  const gone = await he.waitFor((c) => c[0].input.restarts >= 1 && c[0].state === 'slate', 15_000, 'the vanished caller to be noticed and the slate on the air');
   t.match(gone[0].input.lastError ?? '', /stalled|SRT caller/, `why: ${gone[0].input.lastError}`);
   const a2 = ffmpegCaller('h264-aac-1s-gop.ts', `srt://127.0.0.1:${SRT_PORT}?mode=caller&streamid=cam/1&latency=120000`);
   t.teardown(() => a2.kill('SIGKILL'));
