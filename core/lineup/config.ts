@@ -616,7 +616,8 @@ function checkFailover(c: Checker, raw: unknown, path: string): FailoverConfig {
     backups: c.oneOf(o, 'backups', path, ['hot', 'cold'] as const, 'hot') ?? 'hot',
     minBitrateKbps: c.int(o, 'minBitrateKbps', path, 1, 1_000_000, null),
     maxCcErrorsPerS: c.int(o, 'maxCcErrorsPerS', path, 0, 100_000, 50) ?? 50,
-    slateAfterMs: c.int(o, 'slateAfterMs', path, 100, 60_000, 1000) ?? 1000,
+    // 700 ms + the pacing delay: the slate is on the wire about a second after the last input went quiet.
+    slateAfterMs: c.int(o, 'slateAfterMs', path, 100, 60_000, 700) ?? 700,
   };
 }
 

@@ -22,7 +22,7 @@ import { OutputRemux } from '../../core/mpegts/remux.js';
 import type { TsPacketSink } from '../../core/mpegts/sink.js';
 import { RandomAccessGate } from '../../stb-agent/tuner/gate.js';
 import { PcrPacer, type DatagramSink } from './pacer.js';
-import { InputRunner } from './inputs.js';
+import { GopBuffer, InputRunner } from './inputs.js';
 import type { ChannelSnapshot } from './messages.js';
 
 export type EventFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -51,12 +51,17 @@ class EventLimiter {
 
 /** How far before its random access point a PAT may be for the GOP cache to start there, at the stream's rate. */
 const PAT_LOOKBACK_MS = 600;
+/** A planned switch (the input on the air still works) waits this long at most for an I-frame. */
+const PLANNED_RAP_WAIT_MS = 5000;
+/** After start, how long the primary may take to deliver its first packet before a backup takes over. */
+const STARTUP_GRACE_MS = 3000;
 /** Output runs remembered to map inspector byte positions to pacer byte positions. */
 const BYTE_MAP_RUNS = 64;
 
 interface PendingSwitch {
   to: InputRunner;
   reason: string;
+  decidedAtMs: number;
   deadlineMs: number;
   gate: RandomAccessGate;
 }
@@ -84,6 +89,8 @@ export class ChannelPipeline {
   /** After a switch at an I-frame the new input's packets go through its gate (it trims the other streams to their next PES). */
   private activeGate: RandomAccessGate | null = null;
   private pending: PendingSwitch | null = null;
+  /** A planned switch waiting for the end of the current access unit on the air. */
+  private cutAt: { to: InputRunner; reason: string; untilMs: number } | null = null;
   /** Since when nothing has been healthy (for the slate), -1 while something is. */
   private downSinceMs = -1;
   private readonly events: EventLimiter;
@@ -180,8 +187,25 @@ export class ChannelPipeline {
       packets(input, buf, off, count): void {
         if (self.pending && self.pending.to === input) self.pending.gate.writePackets(buf, off, count);
         else if (input === self.active) {
-          if (self.activeGate) self.activeGate.writePackets(buf, off, count);
-          else self.remux.writePackets(buf, off, count);
+          let n = count;
+          const cut = self.cutAt;
+          if (cut) {
+            // A planned switch waits for the end of the current video access
+            // unit, so the last picture before it is whole.
+            const vpid = input.inspector.videoPid;
+            for (let i = 0; i < count; i++) {
+              const o = off + i * 188;
+              if (((buf[o + 1] & 0x1f) << 8 | buf[o + 2]) === vpid && (buf[o + 1] & 0x40) !== 0) {
+                n = i;
+                break;
+              }
+            }
+          }
+          if (n > 0) {
+            if (self.activeGate) self.activeGate.writePackets(buf, off, n);
+            else self.remux.writePackets(buf, off, n);
+          }
+          if (cut && n < count) self.switchFromGop(cut.to, cut.reason, self.now());
         }
         // Others: a hot backup's packets only feed its own health.
       },
@@ -230,7 +254,13 @@ export class ChannelPipeline {
     this.remux.switchInput(null, -1);
     this.inputs[0].start();
     // Hot backups run all the time (but a file plays only when on the air: it has no clock of its own).
-    if (this.cfg.failover.backups === 'hot') for (const r of this.inputs.slice(1)) if (r.cfg.type !== 'file') r.start();
+    if (this.cfg.failover.backups === 'hot') {
+      for (const r of this.inputs.slice(1)) {
+        if (r.cfg.type === 'file') continue;
+        r.gop = new GopBuffer();
+        r.start();
+      }
+    }
   }
 
   /** The slate file is ready (generated once by the main thread): it becomes the last resort. */
@@ -275,10 +305,14 @@ export class ChannelPipeline {
   /** The input selector (cheap: a few comparisons per millisecond). */
   private failover(now: number): void {
     const f = this.cfg.failover;
+    if (this.cutAt) {
+      if (now < this.cutAt.untilMs && this.active.healthy(now, f)) return;
+      this.switchFromGop(this.cutAt.to, this.cutAt.reason, now);
+    }
     const p = this.pending;
     if (p) {
       if (!p.to.healthy(now, f)) this.pending = null; // it failed too: choose again below
-      else if (now >= p.deadlineMs) this.commit(p.to, `${p.reason}; no I-frame within ${f.rapWaitMs} ms`, now, null);
+      else if (now >= p.deadlineMs) this.commit(p.to, `${p.reason}; no I-frame within ${Math.round(p.deadlineMs - p.decidedAtMs)} ms`, now, null);
       else return;
     }
     const active = this.active;
@@ -298,6 +332,8 @@ export class ChannelPipeline {
       }
       return;
     }
+    // At start the primary gets a moment to deliver before a backup takes over.
+    if (active === this.inputs[0] && now - this.startedAtMs < STARTUP_GRACE_MS && active.lastPacketAtMs < 0) return;
     if (candidates.length > 0) {
       this.downSinceMs = -1;
       // The first healthy one in order of preference (the slate is not among them).
@@ -319,15 +355,28 @@ export class ChannelPipeline {
   private whyUnhealthy(r: InputRunner, now: number): string {
     const f = this.cfg.failover;
     if (!r.running) return `${r.label} is not running`;
-    if (now - r.lastPacketAtMs > f.switchAfterMs) return `${r.label} silent for ${Math.round(Math.min(now - r.lastPacketAtMs, 86_400_000))} ms`;
+    if (now - r.lastPacketAtMs > r.silenceLimitMs(f)) return `${r.label} silent for ${Math.round(Math.min(now - r.lastPacketAtMs, 86_400_000))} ms`;
     if (r.ccErrorsLastS > f.maxCcErrorsPerS) return `${r.label}: ${r.ccErrorsLastS} CC errors in the last second`;
     if (f.minBitrateKbps !== null && r.bitrateBps < f.minBitrateKbps * 1000) return `${r.label} below ${f.minBitrateKbps} kbit/s (${Math.round(r.bitrateBps / 1000)})`;
     return `${r.label} unhealthy`;
   }
 
-  /** Start switching to `to` at its next I-frame (within rapWaitMs). */
+  /**
+   * Switch to `to`: at once from its last I-frame when it is a hot backup
+   * that kept its GOP, else at its next I-frame (within rapWaitMs).
+   */
   private begin(to: InputRunner, reason: string, now: number): void {
     if (!to.running) to.start();
+    if (to.gop?.take()) {
+      // The input on the air still works (a planned switch): finish its
+      // current picture first; a dead one has nothing more to send.
+      if (this.active.healthy(now, this.cfg.failover) && this.active !== this.slate) {
+        this.cutAt = { to, reason, untilMs: now + this.cfg.failover.rapWaitMs };
+        return;
+      }
+      this.switchFromGop(to, reason, now);
+      return;
+    }
     const f = this.cfg.failover;
     const self = this;
     const gate: RandomAccessGate = new RandomAccessGate({
@@ -339,14 +388,31 @@ export class ChannelPipeline {
         if (self.active === to) self.remux.writePackets(buf, off, count);
       },
     }, { cachedPsi: null });
-    this.pending = { to, reason, deadlineMs: now + f.rapWaitMs, gate };
-    if (f.rapWaitMs === 0) this.commit(to, reason, now, null);
+    // Urgent (the input on the air is dead): the next I-frame within rapWaitMs,
+    // else at once. Planned (back to the primary, off the slate): what is on
+    // the air still plays, so wait for an I-frame — up to a long GOP.
+    const urgent = this.active !== this.slate && !this.active.healthy(now, f);
+    this.pending = { to, reason, decidedAtMs: now, deadlineMs: now + (urgent ? f.rapWaitMs : PLANNED_RAP_WAIT_MS), gate };
+    if (urgent && f.rapWaitMs === 0) this.commit(to, reason, now, null);
   }
 
-  /** `to` goes on the air now. */
-  private commit(to: InputRunner, reason: string, now: number, gate: RandomAccessGate | null): void {
+  /** On the air now, from the I-frame the hot backup kept. */
+  private switchFromGop(to: InputRunner, reason: string, now: number): void {
+    this.cutAt = null;
+    const gop = to.gop?.take() ?? null;
+    if (!gop) {
+      this.begin(to, reason, now);
+      return;
+    }
+    const copy = Buffer.from(gop); // the buffer is the backup's until commit lets it go
+    this.commit(to, reason, now, null, true);
+    this.remux.writePackets(copy, 0, copy.length / 188);
+  }
+
+  /** `to` goes on the air now (`fromGop`: starting with the GOP it kept). */
+  private commit(to: InputRunner, reason: string, now: number, gate: RandomAccessGate | null, fromGop = false): void {
     const from = this.active;
-    const decidedAt = this.pending?.to === to ? this.pending.deadlineMs - this.cfg.failover.rapWaitMs : now;
+    const decidedAt = this.pending?.to === to ? this.pending.decidedAtMs : now;
     this.pending = null;
     this.active = to;
     this.activeGate = gate;
@@ -354,8 +420,11 @@ export class ChannelPipeline {
     this.remux.switchInput(to.inspector.pmt, to.inspector.pmtPid);
     this.pacer.discontinuity();
     this.switches++;
-    this.lastSwitch = { atMs: now, from: from.label, to: to.label, reason, tookMs: Math.round(now - decidedAt), atRandomAccess: gate !== null };
-    this.emit('warn', `on the air: ${to.label} (was ${from.label}): ${reason}${gate ? ', at an I-frame' : ''}`);
+    this.lastSwitch = { atMs: now, from: from.label, to: to.label, reason, tookMs: Math.round(now - decidedAt), atRandomAccess: gate !== null || fromGop };
+    this.emit('warn', `on the air: ${to.label} (was ${from.label}): ${reason}${fromGop ? ', from its last I-frame' : gate ? ', at an I-frame' : ''}`);
+    // On the air it needs no GOP of its own; the input it replaces, if it is a running hot backup, keeps one.
+    to.gop = null;
+    if (from !== this.slate && from.running && from.cfg.type !== 'file' && (from === this.inputs[0] || this.cfg.failover.backups === 'hot')) from.gop = new GopBuffer();
     // A cold backup, or the slate, that is no longer on the air stops.
     if (from === this.slate || (from !== this.inputs[0] && this.cfg.failover.backups === 'cold') || (from.cfg.type === 'file' && from !== this.inputs[0])) void from.stop();
   }

@@ -43,6 +43,72 @@ export interface InputStatus {
   source: Record<string, number | string | null>;
 }
 
+/**
+ * The packets of an input since its last random access point, kept while it
+ * is a hot backup: a switch to it then starts at once *and* at an I-frame
+ * (the channel's delay grows by at most this GOP; the pacer plays it at its
+ * own rate). Bounded: past `maxBytes` it is dropped until the next I-frame.
+ */
+export class GopBuffer {
+  private buf: Buffer;
+  private len = 0;
+  /** Inspector byte index of buf[0]. */
+  private startByte = 0;
+  /** A random access point reported during the current write, applied at its end. */
+  private pendingRap = -1;
+  /** buf[0] is the first packet of a random access point's access unit. */
+  private atRap = false;
+  overflows = 0;
+
+  constructor(private readonly maxBytes = 16 * 1024 * 1024) {
+    this.buf = Buffer.alloc(256 * 1024);
+  }
+
+  /** Packets at inspector byte index `byteIndex` (borrowed), after the inspector saw them. */
+  write(buf: Buffer, off: number, count: number, byteIndex: number): void {
+    const n = count * 188;
+    if (this.len === 0) this.startByte = byteIndex;
+    if (this.len + n > this.maxBytes) {
+      // A GOP longer than the bound: nothing usable until the next I-frame.
+      this.overflows++;
+      this.len = 0;
+      this.atRap = false;
+      this.startByte = byteIndex + n;
+      if (this.pendingRap >= this.startByte) this.applyRap();
+      this.pendingRap = -1;
+      return;
+    }
+    if (this.len + n > this.buf.length) {
+      const bigger = Buffer.alloc(Math.min(this.maxBytes, Math.max(this.buf.length * 2, this.len + n)));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    buf.copy(this.buf, this.len, off, off + n);
+    this.len += n;
+    if (this.pendingRap >= 0) this.applyRap();
+  }
+
+  /** The inspector found a random access point whose access unit began at `auStartByte`. */
+  randomAccess(auStartByte: number): void {
+    this.pendingRap = auStartByte;
+  }
+
+  private applyRap(): void {
+    const drop = this.pendingRap - this.startByte;
+    this.pendingRap = -1;
+    if (drop < 0 || drop > this.len) return; // it began before what is kept: not usable
+    this.buf.copyWithin(0, drop, this.len);
+    this.len -= drop;
+    this.startByte += drop;
+    this.atRap = true;
+  }
+
+  /** From the last random access point to now, or null (none kept). Borrowed until the next write. */
+  take(): Buffer | null {
+    return this.atRap && this.len > 0 ? this.buf.subarray(0, this.len) : null;
+  }
+}
+
 export class InputRunner {
   readonly resync: TsResync;
   readonly inspector: TsInspector;
@@ -64,6 +130,14 @@ export class InputRunner {
   bitrateBps = 0;
   ccErrorsLastS = 0;
   private started = false;
+  /** Set while this input is a hot backup: its packets since its last I-frame. */
+  gop: GopBuffer | null = null;
+  // How bursty the input is: the longest pause between two deliveries, per
+  // 1-s window, over the last 10 windows. An input that normally pauses
+  // 280 ms (ffmpeg's unpaced UDP output does) is not "silent" at 300.
+  private readonly gapWindows = new Float64Array(10);
+  private gapWindow = 0;
+  private windowMaxGapMs = 0;
 
   constructor(
     readonly index: number,
@@ -79,15 +153,27 @@ export class InputRunner {
     this.lastStallRefMs = t0;
     this.windowStartMs = t0;
     const self = this;
-    this.inspector = new TsInspector({ listener: { psiChanged: () => this.hooks.psiChanged(this) } });
+    this.inspector = new TsInspector({
+      listener: {
+        psiChanged: () => this.hooks.psiChanged(this),
+        randomAccess: (_b, _o, _p, auStart) => this.gop?.randomAccess(auStart),
+      },
+    });
     const stage: TsPacketSink = {
       writePackets(buf: Buffer, off: number, count: number): void {
-        self.lastPacketAtMs = self.now();
+        const t = self.now();
+        // A pause of a second or more is an outage, not burstiness: it does not count.
+        const gap = t - self.lastPacketAtMs;
+        if (gap > self.windowMaxGapMs && gap < 1000) self.windowMaxGapMs = gap;
+        self.lastPacketAtMs = t;
+        const at = self.inspector.counters.bytes;
         self.inspector.writePackets(buf, off, count);
+        self.gop?.write(buf, off, count, at);
         self.hooks.packets(self, buf, off, count);
       },
       discontinuity(): void {
         self.inspector.discontinuity();
+        if (self.gop) self.gop = new GopBuffer();
         self.hooks.discontinuity(self);
       },
     };
@@ -162,9 +248,16 @@ export class InputRunner {
       // runs and has delivered packets.
       return this.supervisor.state === 'running' && this.lastPacketAtMs >= this.supervisor.attemptStartedAtMs && this.ccErrorsLastS <= f.maxCcErrorsPerS;
     }
-    if (nowMs - this.lastPacketAtMs > f.switchAfterMs) return false;
+    if (nowMs - this.lastPacketAtMs > this.silenceLimitMs(f)) return false;
     if (f.minBitrateKbps !== null && nowMs - this.windowStartMs < 3000 && this.bitrateBps > 0 && this.bitrateBps < f.minBitrateKbps * 1000) return false;
     return this.ccErrorsLastS <= f.maxCcErrorsPerS;
+  }
+
+  /** Silence that makes the input unhealthy: switchAfterMs, or 1.5 × its usual longest pause (at most 1.5 s). */
+  silenceLimitMs(f: FailoverConfig): number {
+    let usual = 0;
+    for (let i = 0; i < this.gapWindows.length; i++) if (this.gapWindows[i] > usual) usual = this.gapWindows[i];
+    return Math.max(f.switchAfterMs, Math.min(1500, usual * 1.5));
   }
 
   /** Per-second bookkeeping, stall and garbage detection (a few times a second). */
@@ -176,6 +269,8 @@ export class InputRunner {
       this.windowCcBase = this.inspector.counters.ccErrors;
       this.windowBytes = 0;
       this.windowStartMs = nowMs;
+      this.gapWindows[this.gapWindow++ % this.gapWindows.length] = this.windowMaxGapMs;
+      this.windowMaxGapMs = 0;
     }
     if (this.supervisor.state !== 'running') return;
     const packets = this.resync.counters.packets;
