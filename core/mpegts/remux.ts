@@ -115,59 +115,82 @@ export class OutputRemux implements TsPacketSink {
     }
   }
 
-  /** Packets of the active input (borrowed). */
+  /**
+   * Packets of the active input (borrowed). The run is copied with one call
+   * (a copy per packet costs a view each in Node), then rewritten in place:
+   * PIDs onto the plan, our PAT/PMT over theirs; packets outside the plan
+   * are squeezed out.
+   */
   writePackets(buf: Buffer, off: number, count: number): void {
     if (!this.started) {
       this.counters.packetsDropped += count;
       return;
     }
     const pmtCount = this.pmtPackets.length / TS_PACKET_SIZE;
-    const out = this.ensureScratch(count * pmtCount);
-    let n = 0;
-    const end = off + count * TS_PACKET_SIZE;
-    for (let o = off; o < end; o += TS_PACKET_SIZE) {
-      const pid = tsPid(buf, o);
-      let src: Buffer = buf;
-      let so = o;
-      let outPid: number;
-      if (pid === TsPid.PAT) {
-        if (!tsPayloadUnitStartIndicator(buf, o)) continue; // a PAT continuation: ours is one packet
-        src = this.patPacket;
-        so = 0;
-        outPid = TsPid.PAT;
+    // Room for a PMT of several packets in place of each of theirs (rare).
+    const out = this.ensureScratch(count + (pmtCount > 1 ? count * (pmtCount - 1) : 0));
+    buf.copy(out, 0, off, off + count * TS_PACKET_SIZE);
+    const map = this.map;
+    let n = 0; // packets kept (out[0 .. n) final)
+    for (let i = 0; i < count; i++) {
+      const s = i * TS_PACKET_SIZE;
+      const pid = ((out[s + 1] & 0x1f) << 8) | out[s + 2];
+      let d = n * TS_PACKET_SIZE;
+      if (pid === TsPid.PAT || pid === this.inPmtPid) {
+        // Ours instead (a continuation of theirs is dropped: ours is whole).
+        if ((out[s + 1] & 0x40) === 0 || (pid !== TsPid.PAT && this.pmtSection === null)) continue;
         this.counters.psiReplaced++;
-        const d = n * TS_PACKET_SIZE;
-        src.copy(out, d, 0, TS_PACKET_SIZE);
-        out[d + 3] = (out[d + 3] & 0xf0) | this.patCc;
-        this.patCc = (this.patCc + 1) & 0x0f;
-        n++;
-        continue;
-      } else if (pid === this.inPmtPid) {
-        if (!tsPayloadUnitStartIndicator(buf, o) || this.pmtSection === null) continue;
-        // Ours, whole (the PID is already ours).
-        this.pmtPackets.copy(out, n * TS_PACKET_SIZE);
-        for (let k = 0; k < pmtCount; k++) {
-          const d = (n + k) * TS_PACKET_SIZE;
-          out[d + 3] = (out[d + 3] & 0xf0) | this.pmtCc;
-          this.pmtCc = (this.pmtCc + 1) & 0x0f;
+        if (pid === TsPid.PAT) {
+          this.patPacket.copy(out, d);
+          out[d + 3] = (out[d + 3] & 0xf0) | this.patCc;
+          this.patCc = (this.patCc + 1) & 0x0f;
+          n++;
+        } else {
+          if (pmtCount > 1 && i + 1 < count) {
+            // Make room: move the rest of the run up (only for a PMT of several packets).
+            out.copyWithin(d + pmtCount * TS_PACKET_SIZE, s + TS_PACKET_SIZE, count * TS_PACKET_SIZE);
+            // The rest now starts (pmtCount − 1) packets later than before.
+            this.shifted(out, i, count, pmtCount - 1, n);
+            return;
+          }
+          this.pmtPackets.copy(out, d);
+          for (let k = 0; k < pmtCount; k++, d += TS_PACKET_SIZE) {
+            out[d + 3] = (out[d + 3] & 0xf0) | this.pmtCc;
+            this.pmtCc = (this.pmtCc + 1) & 0x0f;
+          }
+          n += pmtCount;
         }
-        n += pmtCount;
-        this.counters.psiReplaced++;
         continue;
-      } else {
-        outPid = this.map[pid];
-        if (outPid < 0) {
-          this.counters.packetsDropped++;
-          continue;
-        }
       }
-      const d = n * TS_PACKET_SIZE;
-      src.copy(out, d, so, so + TS_PACKET_SIZE);
+      const outPid = map[pid];
+      if (outPid < 0) {
+        this.counters.packetsDropped++;
+        continue;
+      }
+      if (d !== s) out.copyWithin(d, s, s + TS_PACKET_SIZE);
       out[d + 1] = (out[d + 1] & 0xe0) | ((outPid >> 8) & 0x1f);
       out[d + 2] = outPid & 0xff;
       n++;
     }
     if (n > 0) this.restamper.writeInPlace(out, 0, n);
+  }
+
+  /**
+   * The rare path: a multi-packet PMT of ours replaces theirs at packet `i`
+   * of the run; hand on what is done so far, then the rest of the run again.
+   */
+  private shifted(out: Buffer, i: number, count: number, _extra: number, n: number): void {
+    const rest = Buffer.from(out.subarray(n * TS_PACKET_SIZE + this.pmtPackets.length, n * TS_PACKET_SIZE + this.pmtPackets.length + (count - i - 1) * TS_PACKET_SIZE));
+    let d = n * TS_PACKET_SIZE;
+    this.pmtPackets.copy(out, d);
+    const pmtCount = this.pmtPackets.length / TS_PACKET_SIZE;
+    for (let k = 0; k < pmtCount; k++, d += TS_PACKET_SIZE) {
+      out[d + 3] = (out[d + 3] & 0xf0) | this.pmtCc;
+      this.pmtCc = (this.pmtCc + 1) & 0x0f;
+    }
+    this.counters.psiReplaced++;
+    this.restamper.writeInPlace(out, 0, n + pmtCount);
+    if (rest.length > 0) this.writePackets(rest, 0, rest.length / TS_PACKET_SIZE);
   }
 
   private ensureScratch(count: number): Buffer {

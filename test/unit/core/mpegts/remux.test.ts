@@ -134,3 +134,50 @@ t.test('nothing goes out before the first input; an input whose PMT is not known
   t.equal(ins.videoPid, 0x100, 'once the PMT is known the program is there');
   t.same(strictCcErrors(all), []);
 });
+
+t.test('a PMT longer than one packet: ours goes out whole, the packets around it keep their order', async (t) => {
+  const { psiWritePat, psiWritePmt, psiPacketize } = await import('../../../../core/mpegts/psi.js');
+  const { tsWriteNullPacket } = await import('../../../../core/mpegts/packet.js');
+  // 30 audio streams with a 6-byte descriptor each: a PMT section of ~350 bytes (2 packets).
+  const streams = [{ streamType: 0x1b, elementaryPid: 0x300, esInfo: new Uint8Array(0) }];
+  for (let k = 0; k < 30; k++) streams.push({ streamType: 0x0f, elementaryPid: 0x301 + k, esInfo: new Uint8Array([0x0a, 4, 0x65, 0x6e, 0x67, 0]) });
+  const pmt = { programNumber: 3, versionNumber: 0, currentNextIndicator: true, pcrPid: 0x300, programInfo: new Uint8Array(0), streams };
+  const sec = Buffer.alloc(1024);
+  const input: Buffer[] = [];
+  const patLen = psiWritePat(sec, 0, 1, 0, [{ programNumber: 3, programMapPid: 0x500 }]);
+  const pat = Buffer.alloc(P);
+  psiPacketize(sec, 0, patLen, 0, 0, pat, 0);
+  const pmtLen = psiWritePmt(sec, 0, pmt);
+  const pmtPk = Buffer.alloc(4 * P);
+  const pmtN = psiPacketize(sec, 0, pmtLen, 0x500, 0, pmtPk, 0);
+  t.equal(pmtN, 2, 'their PMT takes two packets');
+  const es = (pid: number, cc: number, marker: number): Buffer => {
+    const b = Buffer.alloc(P, 0xff);
+    b[0] = 0x47;
+    b[1] = pid >> 8;
+    b[2] = pid & 0xff;
+    b[3] = 0x10 | cc;
+    b[4] = marker;
+    return b;
+  };
+  input.push(pat, pmtPk.subarray(0, pmtN * P));
+  for (let i = 0; i < 10; i++) input.push(es(0x300, i, i), es(0x301, i, 100 + i));
+  const nul = Buffer.alloc(P);
+  tsWriteNullPacket(nul, 0);
+  input.push(nul, pat, pmtPk.subarray(0, pmtN * P), es(0x300, 10, 10));
+  const ts = Buffer.concat(input);
+  const c = collector();
+  const r = new OutputRemux(c.sink);
+  r.switchInput(pmt, 0x500);
+  r.writePackets(ts, 0, ts.length / P);
+  const out = c.bytes();
+  const ins = new TsInspector();
+  ins.writePackets(out, 0, out.length / P);
+  t.equal(ins.counters.crcErrors, 0, 'our two-packet PMT assembles with a good CRC');
+  t.equal(ins.streams.length, 31, 'all 31 streams in it');
+  t.equal(ins.videoPid, 0x100);
+  const markers = [];
+  for (let o = 0; o < out.length; o += P) if (tsPid(out, o) === 0x100) markers.push(out[o + 4]);
+  t.same(markers, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'video packets in order, none lost or doubled');
+  t.same(strictCcErrors(out), []);
+});
