@@ -141,6 +141,8 @@ export interface FailoverConfig {
   minBitrateKbps: number | null;
   /** An input with more CC errors than this in the last second is unhealthy. */
   maxCcErrorsPerS: number;
+  /** …or with more PCR jumps (no discontinuity_indicator, TR 101 290 2.3b) than this in the last second. */
+  maxPcrJumpsPerS: number;
   /** No input healthy this long → the slate. */
   slateAfterMs: number;
 }
@@ -603,7 +605,7 @@ function checkChannel(c: Checker, raw: unknown, path: string, headend: HeadendCo
   return { number, name, group, tvgId, multicast, transport, cbrBitrateKbps: cbr, enabled, source, inputs, failover, slate };
 }
 
-const FAILOVER_KEYS = ['switchAfterMs', 'rapWaitMs', 'returnAfterS', 'backups', 'minBitrateKbps', 'maxCcErrorsPerS', 'slateAfterMs'] as const;
+const FAILOVER_KEYS = ['switchAfterMs', 'rapWaitMs', 'returnAfterS', 'backups', 'minBitrateKbps', 'maxCcErrorsPerS', 'maxPcrJumpsPerS', 'slateAfterMs'] as const;
 
 function checkFailover(c: Checker, raw: unknown, path: string): FailoverConfig {
   const o = raw === undefined || raw === null ? {} : c.obj(raw, path) ?? {};
@@ -616,6 +618,8 @@ function checkFailover(c: Checker, raw: unknown, path: string): FailoverConfig {
     backups: c.oneOf(o, 'backups', path, ['hot', 'cold'] as const, 'hot') ?? 'hot',
     minBitrateKbps: c.int(o, 'minBitrateKbps', path, 1, 1_000_000, null),
     maxCcErrorsPerS: c.int(o, 'maxCcErrorsPerS', path, 0, 100_000, 50) ?? 50,
+    // One jump is an encoder restarting (it is then back); two a second is a broken clock.
+    maxPcrJumpsPerS: c.int(o, 'maxPcrJumpsPerS', path, 0, 1000, 1) ?? 1,
     // 700 ms + the pacing delay: the slate is on the wire about a second after the last input went quiet.
     slateAfterMs: c.int(o, 'slateAfterMs', path, 100, 60_000, 700) ?? 700,
   };

@@ -357,6 +357,7 @@ export class ChannelPipeline {
     if (!r.running) return `${r.label} is not running`;
     if (now - r.lastPacketAtMs > r.silenceLimitMs(f)) return `${r.label} silent for ${Math.round(Math.min(now - r.lastPacketAtMs, 86_400_000))} ms`;
     if (r.ccErrorsLastS > f.maxCcErrorsPerS) return `${r.label}: ${r.ccErrorsLastS} CC errors in the last second`;
+    if (r.pcrJumpsLastS > f.maxPcrJumpsPerS) return `${r.label}: ${r.pcrJumpsLastS} PCR jumps in the last second`;
     if (f.minBitrateKbps !== null && r.bitrateBps < f.minBitrateKbps * 1000) return `${r.label} below ${f.minBitrateKbps} kbit/s (${Math.round(r.bitrateBps / 1000)})`;
     return `${r.label} unhealthy`;
   }

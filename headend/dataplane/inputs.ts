@@ -33,6 +33,7 @@ export interface InputStatus {
   healthy: boolean;
   bitrateBps: number;
   ccErrorsLastS: number;
+  pcrJumpsLastS: number;
   bytes: number;
   packets: number;
   syncLosses: number;
@@ -129,6 +130,9 @@ export class InputRunner {
   private windowCcBase = 0;
   bitrateBps = 0;
   ccErrorsLastS = 0;
+  /** PCR jumps without discontinuity_indicator (TR 101 290 2.3b) in the last second: an encoder resetting its clock. */
+  pcrJumpsLastS = 0;
+  private windowPcrBase = 0;
   private started = false;
   /** Set while this input is a hot backup: its packets since its last I-frame. */
   gop: GopBuffer | null = null;
@@ -250,7 +254,7 @@ export class InputRunner {
     }
     if (nowMs - this.lastPacketAtMs > this.silenceLimitMs(f)) return false;
     if (f.minBitrateKbps !== null && nowMs - this.windowStartMs < 3000 && this.bitrateBps > 0 && this.bitrateBps < f.minBitrateKbps * 1000) return false;
-    return this.ccErrorsLastS <= f.maxCcErrorsPerS;
+    return this.ccErrorsLastS <= f.maxCcErrorsPerS && this.pcrJumpsLastS <= f.maxPcrJumpsPerS;
   }
 
   /** Silence that makes the input unhealthy: switchAfterMs, or 1.5 × its usual longest pause (at most 1.5 s). */
@@ -267,6 +271,8 @@ export class InputRunner {
       this.bitrateBps = Math.round((this.windowBytes * 8) / dt);
       this.ccErrorsLastS = this.inspector.counters.ccErrors - this.windowCcBase;
       this.windowCcBase = this.inspector.counters.ccErrors;
+      this.pcrJumpsLastS = this.inspector.counters.pcrDiscontinuityErrors - this.windowPcrBase;
+      this.windowPcrBase = this.inspector.counters.pcrDiscontinuityErrors;
       this.windowBytes = 0;
       this.windowStartMs = nowMs;
       this.gapWindows[this.gapWindow++ % this.gapWindows.length] = this.windowMaxGapMs;
@@ -304,6 +310,7 @@ export class InputRunner {
       healthy: this.healthy(nowMs, f),
       bitrateBps: this.bitrateBps,
       ccErrorsLastS: this.ccErrorsLastS,
+      pcrJumpsLastS: this.pcrJumpsLastS,
       bytes: this.bytesIn,
       packets: this.resync.counters.packets,
       syncLosses: this.resync.counters.syncLosses,
