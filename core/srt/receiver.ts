@@ -162,6 +162,11 @@ export class SrtReceiver {
     return n;
   }
 
+  /** Received payload rate over the last half second or more, bit/s (0 before it is known). */
+  get receiveRateBps(): number {
+    return this.bytesPerS * 8;
+  }
+
   /** The first sequence number not yet delivered. */
   get nextSequenceNumber(): number {
     return this.next;

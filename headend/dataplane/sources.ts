@@ -331,6 +331,7 @@ export class SrtListenerSource implements Source {
       srtPacketsRetransmitted: s?.packetsRetransmitted ?? null,
       srtPacketsDropped: s?.packetsDropped ?? null,
       srtBufferPackets: s?.bufferPackets ?? null,
+      srtReceiveRateBps: s?.receiveRateBps ?? null,
       srtLastClose: this.lastClose,
       // The port's counters (shared by the channels listening on it).
       ...(this.endpoint ? srtEndpointStatus(this.endpoint) : {}),
@@ -418,6 +419,7 @@ export class SrtCallerSource implements Source {
       srtPacketsRetransmitted: s?.packetsRetransmitted ?? null,
       srtPacketsDropped: s?.packetsDropped ?? null,
       srtBufferPackets: s?.bufferPackets ?? null,
+      srtReceiveRateBps: s?.receiveRateBps ?? null,
       srtLastClose: this.lastClose,
     };
   }

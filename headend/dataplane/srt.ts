@@ -285,7 +285,7 @@ export class SrtConnection {
       packetsRetransmitted: c.packetsRetransmitted,
       packetsDropped: c.packetsDropped,
       bufferPackets: this.receiver.bufferedPackets,
-      receiveRateBps: 0,
+      receiveRateBps: this.receiver.receiveRateBps,
     };
   }
 
