@@ -16,7 +16,7 @@ import { TsInspector } from '../../core/mpegts/inspector.js';
 import { TS_PACKET_SIZE, tsPayloadUnitStartIndicator, tsPid } from '../../core/mpegts/packet.js';
 import { RandomAccessGate } from '../../stb-agent/tuner/gate.js';
 import { writeShutdown } from '../../core/srt/packet.js';
-import { HandshakeType, HandshakeVersion, peerIpFromIPv4, writeHandshake } from '../../core/srt/handshake.js';
+import { HandshakeType, HandshakeVersion, isSrtParseError, parseHandshake, peerIpFromIPv4, writeHandshake } from '../../core/srt/handshake.js';
 import { randomBytes } from 'node:crypto';
 
 const BASE = 34000 + (process.pid % 1500) * 12;
@@ -183,11 +183,28 @@ channels:
   send(shutdown); // the right socket id, from the wrong address:port
   writeShutdown(shutdown, 0, { timestampUs: 0, destSocketId: socketId ^ 0x5a5a });
   send(shutdown);
+  // A peer that speaks another version: a real cookie (from our INDUCTION answer), then a version-4 CONCLUSION.
+  const v4 = dgram.createSocket('udp4');
+  t.teardown(() => v4.close());
+  const v4answers: Buffer[] = [];
+  v4.on('message', (m) => v4answers.push(m));
+  await new Promise<void>((r) => v4.bind(0, '127.0.0.1', () => r()));
+  v4.send(hs(HandshakeType.INDUCTION, 0), port, '127.0.0.1');
+  for (let i = 0; i < 50 && v4answers.length === 0; i++) await sleep(20);
+  const induction = parseHandshake(v4answers[0], v4answers[0].length);
+  t.ok(!isSrtParseError(induction) && induction.synCookie !== 0, 'the INDUCTION answer carries a cookie');
+  const cookie = isSrtParseError(induction) ? 0 : induction.synCookie;
+  const old = writeHandshake({ timestampUs: 0, destSocketId: 0, version: HandshakeVersion.UDT4, encryptionField: 0, extensionField: 2, initialSequenceNumber: 1, mtuBytes: 1500, flowWindowPackets: 8192, handshakeType: HandshakeType.CONCLUSION, socketId: 777, synCookie: cookie, peerIp: peerIpFromIPv4('127.0.0.1') });
+  v4.send(old, port, '127.0.0.1');
+  for (let i = 0; i < 50 && v4answers.length < 2; i++) await sleep(20);
+  const refusal = v4answers[1] ? parseHandshake(v4answers[1], v4answers[1].length) : null;
+  t.ok(refusal && !isSrtParseError(refusal) && refusal.handshakeType === 1000 + 8, `a version-4 caller is refused with REJ_VERSION (${refusal && !isSrtParseError(refusal) ? refusal.handshakeType : 'no answer'})`);
   await sleep(2500);
   const after = await he.waitFor((c) => (c[0].input.source.srtForeignPackets as number) > 0, 5000, 'the counters');
   const src = after[0].input.source as Record<string, number>;
   t.ok(src.srtMalformed + src.srtForeignPackets >= 200, `garbage and truncation counted: malformed ${src.srtMalformed}, foreign ${src.srtForeignPackets}`);
   t.equal(src.srtRefusedCookie, 50, 'every CONCLUSION with a forged cookie refused');
+  t.ok(src.srtRefused >= 51, `refusals counted, the version one among them: ${src.srtRefused}`);
   t.ok(answers <= 500 + 1, `${answers} answers: an INDUCTION cookie each (as libsrt), nothing for the forged conclusions`);
   t.equal(src.srtConnections, before.input.source.srtConnections, 'no connection was made, none was broken');
   t.equal(after[0].input.restarts, before.input.restarts, 'the input never restarted');

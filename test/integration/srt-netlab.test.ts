@@ -92,7 +92,7 @@ async function runWithLoss(net: HotelNet, he: RunningHeadend, perMille: number, 
   }
 }
 
-t.test('SRT with 2 % random loss both ways and ~20 ms RTT: every packet recovered', { skip: netlabSkip(avail), timeout: 240_000 }, async (t) => {
+t.test('SRT with 2 % random loss both ways and ~20 ms RTT: every packet recovered', { skip: netlabSkip(avail), timeout: 300_000 }, async (t) => {
   const net = await createHotelNet({ stbs: 2 });
   t.teardown(() => net.destroy());
   const he = await startHeadend(
@@ -111,7 +111,8 @@ channels:
   t.teardown(() => he.stop());
   await he.waitFor((c) => c.length === 1, 10_000, 'the channel');
 
-  const seconds = 30;
+  // The 60 s of 8 Mbit/s at 2 %.
+  const seconds = 60;
   const r = await runWithLoss(net, he, 20, seconds);
   const src = (s: ChannelSnapshot, k: string): number => Number(s.input.source[k] ?? 0);
   const lost = src(r.after, 'srtPacketsLost') - src(r.before, 'srtPacketsLost');
