@@ -130,6 +130,13 @@ channels:
   const errs = await new Promise<string>((r) => execFile('ffmpeg', ['-hide_banner', '-v', 'error', '-i', f, '-f', 'null', '-'], { timeout: 20_000 }, (_e, _o, se) => r(String(se))));
   t.equal(errs.trim(), '', 'ffmpeg decodes the multicast with no error');
   t.equal(chs[0].input.source.srtPacketsLost, 0, 'no loss on loopback');
+  // Statistics like libsrt's: RTT (loopback: well under 10 ms), the receive
+  // rate (the SRT payload is the TS: about the channel's input rate).
+  const live = (await he.status())[0];
+  const rtt = Number(live.input.source.srtRttMs);
+  const rate = Number(live.input.source.srtReceiveRateBps);
+  t.ok(rtt >= 0 && rtt < 10, `RTT ${rtt} ms`);
+  t.ok(rate > 0.3 * live.inputBitrateBps && rate < 3 * live.inputBitrateBps, `SRT receive rate ${rate} bit/s, TS input ${live.inputBitrateBps} bit/s`);
 
   // Stop the ffmpeg caller: the channel reports the close, and a new caller is taken.
   a.kill('SIGKILL');
