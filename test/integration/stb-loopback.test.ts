@@ -7,7 +7,7 @@
 import t from 'tap';
 import dgram from 'node:dgram';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FIXTURES, REPO_ROOT, startHeadend, tempDir } from '../helpers/headend.js';
@@ -67,7 +67,7 @@ ${[1, 2, 3]
   .map(
     (k) => `  - number: ${k * 10}
     name: Channel ${k * 10}
-    multicast: { group: ${G(k)}, port: ${BASE + 8 + 2 * k} }
+    multicast: { group: ${G(k)}, port: ${BASE + 8 + 2 * k}${k === 3 ? ', source: 127.0.0.1' : ''} }
     source: { type: file, path: ${JSON.stringify(join(FIXTURES, k === 2 ? 'h265-aac-1s-gop.ts' : 'h264-aac-1s-gop.ts'))} }`,
   )
   .join('\n')}
@@ -176,5 +176,29 @@ ${[1, 2, 3]
   }
   t.equal(st2.channel, 20, 'after a restart the last channel is tuned again');
   t.equal(st2.previous, 10, 'and "last" still knows the one before');
+
+  // Channel 30 is SSM (multicast.source): the agent joins (S, G) — the
+  // kernel's filter lists the source for the group, INCLUDE mode — and the
+  // multicast flows after the splice.
+  const z30 = await cli(['zap', '30']);
+  t.equal(z30.code, 0, `zap 30: ${z30.stdout.trim()}${z30.stderr.trim()}`);
+  const hex = (ip: string): string => '0x' + ip.split('.').map((x) => Number(x).toString(16).padStart(2, '0')).join('');
+  let filter = '';
+  let tuner: { onMulticast: boolean; depacketizer: { packets?: number; received?: number } | null } | null = null;
+  for (let i = 0; i < 30; i++) {
+    await sleep(100);
+    filter = await readFile('/proc/net/mcfilter', 'utf8');
+    const r = await cli(['status']);
+    if (r.code === 0) tuner = JSON.parse(r.stdout).tuner;
+    if (tuner?.onMulticast && filter.includes(hex(G(3)))) break;
+  }
+  const row = filter.split('\n').find((l) => l.includes(`${hex(G(3))} ${hex('127.0.0.1')}`));
+  t.ok(row, `(S, G) = (127.0.0.1, ${G(3)}) in /proc/net/mcfilter: ${row?.trim()}`);
+  t.match(row ?? '', /\s+1\s+0\s*$/, 'INCLUDE mode: the source is included, not excluded');
+  t.equal(tuner?.onMulticast, true, 'spliced onto the SSM multicast');
+  const before = JSON.stringify(tuner?.depacketizer);
+  await sleep(700);
+  const later = JSON.parse((await cli(['status'])).stdout).tuner;
+  t.not(JSON.stringify(later.depacketizer), before, `the SSM group keeps flowing: ${JSON.stringify(later.depacketizer)}`);
   again.kill('SIGTERM');
 });
