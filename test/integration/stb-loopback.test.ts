@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import dgram from 'node:dgram';
+import http from 'node:http';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -110,6 +111,18 @@ ${[1, 2, 3]
   t.match(ch.stdout, /\*\s+10\s+Channel 10/, 'channels marks the current one');
   t.match(ch.stdout, /\s+30\s+Channel 30/);
 
+  // A player on the agent's HTTP output that follows zaps (connected mid-GOP of channel 10).
+  const httpChunks: Buffer[] = [];
+  const httpRes = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = http.get(`http://127.0.0.1:${CONTROL}/stream.ts`, resolve);
+    req.on('error', reject);
+    t.teardown(() => req.destroy());
+  });
+  httpRes.on('data', (d: Buffer) => httpChunks.push(d));
+  t.equal(httpRes.statusCode, 200);
+  t.equal(httpRes.headers['content-type'], 'video/mp2t', 'GET /stream.ts: MPEG-TS');
+  await sleep(1500); // channel 10 has a 1 s GOP: the player's stream has started
+
   for (const [arg, want] of [
     ['up', 20],
     ['up', 30],
@@ -146,9 +159,12 @@ ${[1, 2, 3]
   t.equal(tsPid(stdoutTs, 0), 0, 'stdout starts with the PAT');
   t.ok(stdoutChunks.length > outFrom);
   // Whole, they span the start and six zaps; continuity runs on across them.
+  const httpTs = Buffer.concat(httpChunks);
+  t.equal(tsPid(httpTs, 0), 0, 'the HTTP stream starts with the PAT though the player connected mid-GOP');
   for (const [name, ts] of [
     ['udp', udpTs],
     ['stdout', stdoutTs],
+    ['http', httpTs],
   ] as const) {
     const ins = new TsInspector();
     ins.writePackets(ts, 0, Math.floor(ts.length / TS_PACKET_SIZE));
