@@ -193,3 +193,57 @@ channels:
   // that did not start at an I-frame would show dozens ("non-existing PPS", "no frame!").
   t.ok(total <= 12, `decode error lines over the whole run: ${total}`);
 });
+
+t.test('cold backups: an ffmpeg backup runs only while it is needed — started when the primary dies, on the air, stopped after the return', { timeout: 90_000 }, async (t) => {
+  const yaml = `
+headend:
+  interface: 127.0.0.1
+  httpPort: ${BASE + 6}
+  pacingDelayMs: 250
+  fcc: { enabled: false }
+channels:
+  - number: 1
+    name: Cold
+    multicast: { group: ${GROUP}, port: ${OUT_PORT} }
+    inputs:
+      - { type: udp, address: 127.0.0.1, port: ${A_PORT} }
+      - type: ffmpeg
+        format: lavfi
+        url: "testsrc2=size=640x360:rate=25[out0];sine=frequency=440:sample_rate=48000[out1]"
+        profile: sd
+        gopS: 1
+    failover: { backups: cold, returnAfterS: 3 }
+`;
+  let a = encoder(A_PORT);
+  t.teardown(() => a.kill('SIGKILL'));
+  const he = await startHeadend(yaml, { args: ['--no-mdns'] });
+  t.teardown(() => he.stop());
+  await he.waitFor((c) => c[0].state === 'ok' && c[0].activeInput === 'primary', 20_000, 'the primary on the air');
+  await sleep(2000);
+  let c = await ch(he);
+  t.equal(c.inputs[1].running, false, 'the cold backup does not run while the primary works');
+  t.equal(c.inputs[1].bytes, 0, 'and has read nothing');
+  t.equal(c.inputs[1].source.ffmpegPid ?? null, null, 'no ffmpeg process for it');
+
+  const cap = await capture();
+  t.teardown(() => cap.stop());
+  const killA = performance.now();
+  a.kill('SIGKILL');
+  const s1 = await he.waitFor((x) => x[0].activeInput === 'backup 1', 15_000, 'the cold backup on the air');
+  const tookMs = performance.now() - killA;
+  t.ok(s1[0].inputs[1].running, `the backup was started and is on the air ${tookMs.toFixed(0)} ms after the primary died (an encoder start: the slate may bridge it)`);
+  await sleep(1000);
+  const gap = maxGapBetween(cap.datagrams, killA - 100, performance.now());
+  t.ok(gap < 1500, `the multicast was silent ${gap.toFixed(0)} ms at most (the slate comes after 700 ms without input)`);
+
+  // The primary comes back: the return after the hold-off, and the cold backup stops.
+  a = encoder(A_PORT);
+  await he.waitFor((x) => x[0].activeInput === 'primary', 15_000, 'the return to the primary');
+  c = await he.waitFor((x) => !x[0].inputs[1].running, 5000, 'the cold backup stopped');
+  t.equal(c[0].inputs[1].running, false, 'the cold backup stopped once the primary was back on the air');
+  cap.stop();
+  const ts = Buffer.concat(cap.datagrams.map((d) => d.buf.subarray(12)));
+  const ins = new TsInspector();
+  ins.writePackets(ts, 0, Math.floor(ts.length / TS_PACKET_SIZE));
+  t.equal(ins.counters.ccErrors, 0, 'no CC error through the switches');
+});
