@@ -15,6 +15,10 @@
  * CRA; §7.4.2.2: all VCL NAL units of a picture share one type). Hence the
  * first VCL NAL unit of an access unit decides, and the scanner stops there:
  * it reads the AUD/SPS/PPS/SEI prefix of an access unit, never its slice data.
+ *
+ * On request the scanner also copies the first SPS NAL unit of that prefix
+ * (core/codec/sps.ts parses it): the copy is made at NAL boundaries and piece
+ * ends only, so the per-byte loop is unchanged.
  */
 
 /** stream_type values, ISO/IEC 13818-1 Table 2-34. */
@@ -40,6 +44,16 @@ export const H264_NAL_IDR = 5;
 /** H.265 IRAP range, BLA_W_LP (16) .. RSV_IRAP_VCL23 (23) (Table 7-1). */
 export const H265_NAL_IRAP_FIRST = 16;
 export const H265_NAL_IRAP_LAST = 23;
+/** Sequence parameter set: H.264 nal_unit_type 7, H.265 33 (Table 7-1 of each). */
+export const H264_NAL_SPS = 7;
+export const H265_NAL_SPS = 33;
+/**
+ * Bound of the SPS copy. Real SPSs are 10..200 bytes; 4 KiB holds an H.264
+ * SPS with all twelve scaling lists at their longest codes and an H.265 SPS
+ * with 64 reference picture sets. A longer one is copied up to the bound and
+ * flagged `spsTruncated` (its parse then fails or lacks the VUI).
+ */
+export const SPS_CAPTURE_MAX_BYTES = 4096;
 
 /**
  * Classify one NAL header byte: MORE for non-VCL units, else whether it is a
@@ -76,9 +90,26 @@ export class NalScanner {
   result: NalScanResult = NalScanResult.MORE;
   /** nal_unit_type of the deciding VCL NAL unit, -1 before. */
   vclNalUnitType = -1;
+  /**
+   * Copy of the first SPS NAL unit before the deciding VCL NAL unit: header
+   * byte(s) first, no start code, trailing zero bytes removed, emulation
+   * prevention still in. Valid in `spsBytes[0 .. spsLength)` until the next
+   * reset(); empty unless the scanner was made with `captureSps`.
+   */
+  readonly spsBytes: Uint8Array;
+  /** 0 when the scanned prefix had no SPS. */
+  spsLength = 0;
+  /** The SPS was longer than SPS_CAPTURE_MAX_BYTES: spsBytes holds its beginning. */
+  spsTruncated = false;
+  /** Inside the SPS NAL unit being copied; it ends at the next start code. */
+  private spsOpen = false;
+  /** Where the open SPS continues in the current piece. */
+  private spsFrom = 0;
 
-  constructor(streamType: number) {
+  /** `captureSps`: keep a copy of the SPS of each scanned prefix (allocates SPS_CAPTURE_MAX_BYTES once). */
+  constructor(streamType: number, captureSps = false) {
     this.isH265 = streamType === VideoStreamType.H265;
+    this.spsBytes = new Uint8Array(captureSps ? SPS_CAPTURE_MAX_BYTES : 0);
   }
 
   /** Start a new access unit; `streamType` may change with a new PMT. */
@@ -88,6 +119,9 @@ export class NalScanner {
     this.headerPending = false;
     this.result = NalScanResult.MORE;
     this.vclNalUnitType = -1;
+    this.spsLength = 0;
+    this.spsTruncated = false;
+    this.spsOpen = false;
   }
 
   /**
@@ -97,10 +131,11 @@ export class NalScanner {
   scan(buf: Uint8Array, start: number, end: number): NalScanResult {
     if (this.result !== NalScanResult.MORE) return this.result;
     let i = start;
+    this.spsFrom = start;
     if (this.headerPending) {
       if (i >= end) return NalScanResult.MORE;
       this.headerPending = false;
-      if (this.decide(buf[i])) return this.result;
+      if (this.decide(buf, i)) return this.result;
       i++;
       this.zeros = 0;
     }
@@ -112,26 +147,66 @@ export class NalScanner {
         continue;
       }
       if (b === 1 && zeros >= 2) {
+        if (this.spsOpen) this.spsClose(buf, i);
         if (i + 1 >= end) {
           this.headerPending = true;
           this.zeros = 0;
           return NalScanResult.MORE;
         }
         i++;
-        if (this.decide(buf[i])) return this.result;
+        if (this.decide(buf, i)) return this.result;
       }
       zeros = 0;
     }
+    if (this.spsOpen) this.spsAppend(buf, this.spsFrom, end);
     this.zeros = zeros > 3 ? 3 : zeros;
     return NalScanResult.MORE;
   }
 
-  private decide(headerByte: number): boolean {
+  /** The NAL header at `buf[i]`: decide on a VCL NAL unit, or start copying an SPS. */
+  private decide(buf: Uint8Array, i: number): boolean {
+    const headerByte = buf[i];
     const r = nalClassify(headerByte, this.isH265);
-    if (r === NalScanResult.MORE) return false;
+    if (r === NalScanResult.MORE) {
+      if (this.spsLength === 0 && this.spsBytes.length > 0) {
+        const type = this.isH265 ? (headerByte >> 1) & 0x3f : headerByte & 0x1f;
+        if (type === (this.isH265 ? H265_NAL_SPS : H264_NAL_SPS)) {
+          this.spsOpen = true;
+          this.spsFrom = i;
+        }
+      }
+      return false;
+    }
     this.result = r;
     this.vclNalUnitType = this.isH265 ? (headerByte >> 1) & 0x3f : headerByte & 0x1f;
     return true;
+  }
+
+  /** Copy `buf[from .. to)` to the SPS, up to the bound (a byte loop: SPSs are short and rare). */
+  private spsAppend(buf: Uint8Array, from: number, to: number): void {
+    const dst = this.spsBytes;
+    let n = this.spsLength;
+    for (let j = from; j < to; j++) {
+      if (n === dst.length) {
+        this.spsTruncated = true;
+        break;
+      }
+      dst[n++] = buf[j];
+    }
+    this.spsLength = n;
+  }
+
+  /**
+   * A start code's 0x01 at `buf[oneAt]` ends the SPS. Its zero bytes (and any
+   * trailing_zero_8bits) may already be copied, in this piece or the last:
+   * strip them. An SPS itself never ends in 0x00 (rbsp_stop_one_bit).
+   */
+  private spsClose(buf: Uint8Array, oneAt: number): void {
+    this.spsAppend(buf, this.spsFrom, oneAt);
+    let n = this.spsLength;
+    while (n > 0 && this.spsBytes[n - 1] === 0) n--;
+    this.spsLength = n;
+    this.spsOpen = false;
   }
 }
 

@@ -11,12 +11,32 @@
  * fixed-shape `counters` object and an optional listener called per event
  * (random access, PES, PCR, PSI change), never per packet.
  *
+ * Format (core/codec/sps.ts): the video SPS is copied by the same NAL scan
+ * that finds random access points and parsed only when its bytes differ from
+ * the last one; the audio frame header is read from the start of each audio
+ * PES (a few byte compares per PES). Both feed the slate that must match the
+ * channel's format.
+ *
  * Time comes from the stream — the PCR of the PCR PID, interpolated by byte
  * position at the measured rate — or from a caller clock read once per
  * writePackets() call; never from Date.now() in the packet loop. Timed checks
  * (PAT/PMT interval, PID_error) run when time advances, i.e. per PCR.
  */
-import { NalScanner, NalScanResult, VideoStreamType } from '../codec/nal.js';
+import { NalScanner, NalScanResult, SPS_CAPTURE_MAX_BYTES, VideoStreamType } from '../codec/nal.js';
+import {
+  FpsSource,
+  audioFormatEquals,
+  newAudioFormat,
+  parseAc3Header,
+  parseAdtsHeader,
+  parseH264Sps,
+  parseH265Sps,
+  parseMpegAudioHeader,
+  ratio,
+  type AudioFormat,
+  type Ratio,
+  type VideoFormat,
+} from '../codec/sps.js';
 import { PCR_WRAP_27M, TS_PACKET_SIZE, TS_SYNC_BYTE, TsPid, tsPcr27M } from './packet.js';
 import { PesError, newPesHeader, pesParseHeader } from './pes.js';
 import {
@@ -52,6 +72,8 @@ export interface TsInspectorListener {
   pcr?(pcr27M: number, byteIndex: number): void;
   /** PAT, selected PMT, or the service name changed. */
   psiChanged?(): void;
+  /** `videoFormat` or `audioFormat` changed (a new SPS, an fps found from DTS, a new audio header). */
+  formatChanged?(): void;
 }
 
 export interface TsInspectorOptions {
@@ -78,7 +100,46 @@ const TICKS_PER_MS = 27_000;
 
 const PID_COUNT = 8192;
 /** What a PID carries, in `kind[]`. */
-const PidKind = { NONE: 0, PAT: 1, PMT: 2, SDT: 3, VIDEO: 4, ES: 5 } as const;
+const PidKind = { NONE: 0, PAT: 1, PMT: 2, SDT: 3, VIDEO: 4, ES: 5, AUDIO: 6 } as const;
+/** Which audio header parser the selected audio PID needs. */
+const AudioParser = { NONE: 0, ADTS: 1, MPEG: 2, AC3: 3 } as const;
+/** DVB descriptor tags that mark stream_type 0x06 as AC-3 / E-AC-3 (ETSI EN 300 468 Annex D). */
+const DESCRIPTOR_AC3 = 0x6a;
+const DESCRIPTOR_ENHANCED_AC3 = 0x7a;
+/** registration_descriptor (ISO/IEC 13818-1 §2.6.8) and the format_identifiers of ATSC A/52 Annex A / G. */
+const DESCRIPTOR_REGISTRATION = 0x05;
+const FORMAT_ID_AC3 = 0x41432d33; // 'AC-3'
+const FORMAT_ID_EAC3 = 0x45414333; // 'EAC3'
+
+/**
+ * fps from DTS: the last FPS_DTS_STEPS steps between consecutive video DTS
+ * are kept (a ring, 128 bytes), and the median is taken once at least
+ * FPS_DTS_STEPS_MIN are in. Steps of 0 or above 1 s (a discontinuity, a
+ * wrap, a restart) are not frame periods and are left out.
+ */
+const FPS_DTS_STEPS = 32;
+const FPS_DTS_STEPS_MIN = 16;
+const FPS_DTS_STEP_MAX_90K = 90_000;
+const PTS_WRAP_90K = 8_589_934_592; // 2^33, ISO/IEC 13818-1 §2.4.3.7
+/**
+ * Broadcast rates a DTS-derived fps snaps to when within 0.04 % (half the
+ * 0.1 % between 30000/1001 and 30), so a slate gets 30000/1001, not 29.97.
+ */
+const COMMON_FRAME_RATES: readonly Ratio[] = [
+  { num: 24000, den: 1001 },
+  { num: 24, den: 1 },
+  { num: 25, den: 1 },
+  { num: 30000, den: 1001 },
+  { num: 30, den: 1 },
+  { num: 48, den: 1 },
+  { num: 50, den: 1 },
+  { num: 60000, den: 1001 },
+  { num: 60, den: 1 },
+  { num: 100, den: 1 },
+  { num: 120000, den: 1001 },
+  { num: 120, den: 1 },
+];
+const FRAME_RATE_SNAP = 0.0004;
 /** Video PES reassembly state. */
 const AuState = { IDLE: 0, HEADER: 1, BODY: 2 } as const;
 
@@ -142,6 +203,8 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
     randomAccessUnconfirmed: 0,
     /** IDR/IRAP without RAI. */
     keyframesWithoutRai: 0,
+    /** SPSs that did not parse (truncated, garbage, out of range); the last good format stays. */
+    spsErrors: 0,
     /** Stream time (PCR, or the caller clock), ms; -1 before the first PCR. */
     streamTimeMs: -1,
   };
@@ -195,6 +258,18 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
    */
   lastPatByte = -1;
   lastPmtByte = -1;
+  /**
+   * The channel's video format from its latest SPS (fps from the VUI, else
+   * from DTS steps once enough are seen), and its audio format from the
+   * latest audio frame header of the first audio stream of the PMT; null
+   * while unknown. Replaced, never mutated: a reference handed out stays
+   * valid. Kept across discontinuity() (the last known format is what a
+   * slate needs while the input is down); cleared when the PMT changes the
+   * video or audio PID or its stream_type.
+   */
+  videoFormat: Readonly<VideoFormat> | null = null;
+  audioFormat: Readonly<AudioFormat> | null = null;
+  audioPid = -1;
 
   // PCR
   private lastPcr27M = -1;
@@ -214,7 +289,18 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
   /** Holds a PES header that spans TS packets: 19 bytes reach the DTS (§2.4.3.7). */
   private readonly pesHeaderBuf = Buffer.alloc(32);
   private pesHeaderHave = 0;
-  private readonly nal = new NalScanner(VideoStreamType.H264);
+  private readonly nal = new NalScanner(VideoStreamType.H264, true);
+
+  // Format
+  /** The SPS last parsed (good or not): an SPS with the same bytes is not parsed again. */
+  private readonly spsLast = new Uint8Array(SPS_CAPTURE_MAX_BYTES);
+  private spsLastLength = 0;
+  private readonly dtsSteps = new Int32Array(FPS_DTS_STEPS);
+  private dtsStepCount = 0;
+  private lastDts90k = -1;
+  private audioParser: number = AudioParser.NONE;
+  private readonly audioPesHeader = newPesHeader();
+  private readonly audioScratch = newAudioFormat();
 
   constructor(options: TsInspectorOptions = {}) {
     this.listener = options.listener;
@@ -231,7 +317,15 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
    * A summary for logs and the per-second channel snapshot (allocates: call
    * it per snapshot, not per packet).
    */
-  describe(): { serviceName: string | null; videoPid: number; pcrPid: number; keyframes: number; streams: string } {
+  describe(): {
+    serviceName: string | null;
+    videoPid: number;
+    pcrPid: number;
+    keyframes: number;
+    streams: string;
+    video: Readonly<VideoFormat> | null;
+    audio: Readonly<AudioFormat> | null;
+  } {
     let streams = '';
     for (const s of this.streams) {
       if (streams !== '') streams += ', ';
@@ -243,6 +337,8 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
       pcrPid: this.pcrPid,
       keyframes: this.counters.keyframes,
       streams,
+      video: this.videoFormat,
+      audio: this.audioFormat,
     };
   }
 
@@ -318,6 +414,10 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
         if ((b3 & 0xc0) === 0) this.videoPacket(buf, o, byteBase + o, flags);
         continue;
       }
+      if (k === PidKind.AUDIO) {
+        if ((b1 & 0x40) !== 0 && (b3 & 0xc0) === 0) this.audioPacket(buf, o);
+        continue;
+      }
       this.currentByte = byteBase + o;
       this.psiPacket(buf, o, pid, k, b3);
     }
@@ -331,6 +431,7 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
     this.lastPcr27M = -1;
     this.rateBps = 0;
     this.auState = AuState.IDLE;
+    this.lastDts90k = -1; // a new time base: no step across it
     this.patAssembler.reset();
     this.sdtAssembler.reset();
     for (const s of this.pmtStates) {
@@ -528,11 +629,13 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
     c.videoPes++;
     this.auPts90k = h.pts90k;
     if (h.pts90k >= 0) c.lastVideoPts90k = h.pts90k;
+    if (h.dts90k >= 0) this.dtsStep(h.dts90k);
     if (this.listener?.accessUnit !== undefined) this.listener.accessUnit(h.pts90k, h.dts90k, this.auStartByte);
   }
 
   private onAccessUnitDecided(buf: Buffer, o: number, r: NalScanResult): void {
     const c = this.counters;
+    if (this.nal.spsLength > 0) this.onSps();
     if (r === NalScanResult.RANDOM_ACCESS) {
       c.keyframes++;
       if (this.auRai) c.randomAccessConfirmed++;
@@ -547,6 +650,130 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
   private finishAccessUnit(): void {
     if (this.auState !== AuState.IDLE && this.nal.result === NalScanResult.MORE && this.auRai) {
       this.counters.randomAccessUnconfirmed++;
+    }
+  }
+
+  // ------------------------------------------------------------ format
+
+  /**
+   * The access unit just decided carried an SPS (an IDR's, in practice; an
+   * SPS before a non-IDR I picture counts too). Parse it only when its bytes
+   * differ from the last SPS: one byte compare per SPS otherwise.
+   */
+  private onSps(): void {
+    const nal = this.nal;
+    const n = nal.spsLength;
+    const bytes = nal.spsBytes;
+    const last = this.spsLast;
+    if (n === this.spsLastLength) {
+      let i = 0;
+      while (i < n && bytes[i] === last[i]) i++;
+      if (i === n) return;
+    }
+    for (let i = 0; i < n; i++) last[i] = bytes[i];
+    this.spsLastLength = n;
+    const f = this.videoStreamType === VideoStreamType.H265 ? parseH265Sps(bytes, 0, n) : parseH264Sps(bytes, 0, n);
+    if (f === null) {
+      this.counters.spsErrors++;
+      return;
+    }
+    if (f.fps === null) this.setFpsFromDts(f);
+    this.videoFormat = f;
+    if (this.listener?.formatChanged !== undefined) this.listener.formatChanged();
+  }
+
+  /** One video DTS (= PTS when only a PTS is sent): keep the step from the previous one. */
+  private dtsStep(dts90k: number): void {
+    const prev = this.lastDts90k;
+    this.lastDts90k = dts90k;
+    if (prev < 0) return;
+    let d = dts90k - prev;
+    if (d < 0) d += PTS_WRAP_90K;
+    if (d === 0 || d > FPS_DTS_STEP_MAX_90K) return;
+    this.dtsSteps[this.dtsStepCount % FPS_DTS_STEPS] = d;
+    this.dtsStepCount++;
+    const f = this.videoFormat;
+    if (f !== null && f.fps === null && this.dtsStepCount >= FPS_DTS_STEPS_MIN) {
+      const g = { ...f };
+      if (this.setFpsFromDts(g)) {
+        this.videoFormat = g;
+        if (this.listener?.formatChanged !== undefined) this.listener.formatChanged();
+      }
+    }
+  }
+
+  /**
+   * fps of a format whose SPS has no VUI timing: the median DTS step rejects
+   * outliers (a dropped frame, a splice); the steps within a tick of it are
+   * averaged, because 90 kHz cannot hold every period (59.94 Hz is 1501.5
+   * ticks: steps alternate 1501, 1502). DTS, not PTS: with B-frames PTS
+   * steps in decode order are not frame periods. False with too few steps.
+   */
+  private setFpsFromDts(f: VideoFormat): boolean {
+    const n = Math.min(this.dtsStepCount, FPS_DTS_STEPS);
+    if (n < FPS_DTS_STEPS_MIN) return false;
+    const steps = Array.from(this.dtsSteps.subarray(0, n)).sort((a, b) => a - b);
+    const median = steps[n >> 1];
+    let sum = 0;
+    let count = 0;
+    for (const d of steps) {
+      if (Math.abs(d - median) <= 1) {
+        sum += d;
+        count++;
+      }
+    }
+    const fps = (90_000 * count) / sum;
+    let rate: Ratio | null = null;
+    for (const c of COMMON_FRAME_RATES) {
+      if (Math.abs(fps * c.den - c.num) <= c.num * FRAME_RATE_SNAP) {
+        rate = c;
+        break;
+      }
+    }
+    rate ??= ratio(Math.round(fps * 1000), 1000);
+    if (rate === null) return false;
+    f.frameRate = { num: rate.num, den: rate.den };
+    f.fps = rate.num / rate.den;
+    f.fpsSource = FpsSource.PTS;
+    return true;
+  }
+
+  /**
+   * A PES start on the audio PID: read the frame header after the PES
+   * header, in this packet. A PES that does not start with a frame (no
+   * data_alignment) is searched for a sync word only while the format is
+   * unknown; a header split across packets is left to the next PES.
+   */
+  private audioPacket(buf: Buffer, o: number): void {
+    const end = o + TS_PACKET_SIZE;
+    const afc = (buf[o + 3] >> 4) & 0x03;
+    if ((afc & 0x01) === 0) return;
+    const p = afc === 1 ? o + 4 : o + 5 + buf[o + 4];
+    if (p >= end) return;
+    const r = pesParseHeader(buf, p, end, this.audioPesHeader);
+    if (r < 0) return;
+    const out = this.audioScratch;
+    let at = p + r;
+    if (!this.parseAudioHeader(buf, at, end, out)) {
+      if (this.audioFormat !== null) return;
+      for (at++; at < end; at++) if (this.parseAudioHeader(buf, at, end, out)) break;
+      if (at >= end) return;
+    }
+    if (this.audioFormat !== null && audioFormatEquals(this.audioFormat, out)) return;
+    this.audioFormat = { codec: out.codec, sampleRate: out.sampleRate, channels: out.channels, profile: out.profile };
+    if (this.listener?.formatChanged !== undefined) this.listener.formatChanged();
+  }
+
+  private parseAudioHeader(buf: Buffer, at: number, end: number, out: AudioFormat): boolean {
+    switch (this.audioParser) {
+      case AudioParser.ADTS:
+        return parseAdtsHeader(buf, at, end, out);
+      case AudioParser.MPEG:
+        return parseMpegAudioHeader(buf, at, end, out);
+      case AudioParser.AC3:
+        return parseAc3Header(buf, at, end, out);
+      default:
+        return false;
     }
   }
 
@@ -657,6 +884,8 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
     }
     this.videoPid = -1;
     this.videoStreamType = -1;
+    this.audioPid = -1;
+    this.audioParser = AudioParser.NONE;
     this.pcrPid = -1;
     this.auState = AuState.IDLE;
   }
@@ -664,6 +893,8 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
   private applyPmt(pmt: Pmt, now: number): void {
     const oldVideoPid = this.videoPid;
     const oldVideoType = this.videoStreamType;
+    const oldAudioPid = this.audioPid;
+    const oldAudioParser = this.audioParser;
     this.clearStreams();
     this.pmt = pmt;
     const kind = this.kind;
@@ -671,10 +902,15 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
       const pid = s.elementaryPid;
       if (kind[pid] !== PidKind.NONE) continue; // never let an ES entry shadow PAT/PMT/SDT
       const isVideo = s.streamType === VideoStreamType.H264 || s.streamType === VideoStreamType.H265;
+      const audioParser = isVideo ? AudioParser.NONE : audioParserFor(s);
       if (isVideo && this.videoPid < 0) {
         this.videoPid = pid;
         this.videoStreamType = s.streamType;
         kind[pid] = PidKind.VIDEO;
+      } else if (audioParser !== AudioParser.NONE && this.audioPid < 0) {
+        this.audioPid = pid;
+        this.audioParser = audioParser;
+        kind[pid] = PidKind.AUDIO;
       } else {
         kind[pid] = PidKind.ES;
       }
@@ -686,7 +922,14 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
     }
     this.pcrPid = pmt.pcrPid;
     this.nal.reset(this.videoStreamType);
-    if (this.videoPid !== oldVideoPid || this.videoStreamType !== oldVideoType) this.auState = AuState.IDLE;
+    if (this.videoPid !== oldVideoPid || this.videoStreamType !== oldVideoType) {
+      this.auState = AuState.IDLE;
+      this.videoFormat = null;
+      this.spsLastLength = 0;
+      this.dtsStepCount = 0;
+      this.lastDts90k = -1;
+    }
+    if (this.audioPid !== oldAudioPid || this.audioParser !== oldAudioParser) this.audioFormat = null;
     this.updateServiceName();
     if (this.listener?.psiChanged !== undefined) this.listener.psiChanged();
   }
@@ -749,6 +992,37 @@ export function streamTypeName(streamType: number): string {
     default:
       return `stream_type 0x${streamType.toString(16).padStart(2, '0')}`;
   }
+}
+
+/** The audio header parser for a PMT entry; AudioParser.NONE for what is not audio we read. */
+function audioParserFor(s: PmtStream): number {
+  switch (s.streamType) {
+    case 0x03: // ISO/IEC 11172-3 audio
+    case 0x04: // ISO/IEC 13818-3 audio
+      return AudioParser.MPEG;
+    case 0x0f: // ISO/IEC 13818-7 audio with ADTS transport syntax
+      return AudioParser.ADTS;
+    case 0x81: // ATSC A/52 AC-3
+    case 0x87: // ATSC A/52 E-AC-3
+      return AudioParser.AC3;
+    case 0x06: // PES private data: DVB carries (E-)AC-3 here, told by a descriptor
+      return hasAc3Descriptor(s.esInfo) ? AudioParser.AC3 : AudioParser.NONE;
+    default:
+      return AudioParser.NONE; // LATM (0x11) and others: no parser
+  }
+}
+
+/** An AC-3 / enhanced AC-3 descriptor, or a registration_descriptor for 'AC-3' / 'EAC3', in ES_info. */
+function hasAc3Descriptor(esInfo: Uint8Array): boolean {
+  for (let p = 0; p + 2 <= esInfo.length; p += 2 + esInfo[p + 1]) {
+    const tag = esInfo[p];
+    if (tag === DESCRIPTOR_AC3 || tag === DESCRIPTOR_ENHANCED_AC3) return true;
+    if (tag === DESCRIPTOR_REGISTRATION && esInfo[p + 1] >= 4 && p + 6 <= esInfo.length) {
+      const id = ((esInfo[p + 2] << 24) | (esInfo[p + 3] << 16) | (esInfo[p + 4] << 8) | esInfo[p + 5]) >>> 0;
+      if (id === FORMAT_ID_AC3 || id === FORMAT_ID_EAC3) return true;
+    }
+  }
+  return false;
 }
 
 /**

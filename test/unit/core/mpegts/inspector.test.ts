@@ -1,7 +1,11 @@
 import t from 'tap';
-import { FIXTURES, dropPacket, insertAt, packetOffsets, readFixture, readOracle, run } from '../../../fixtures/ts-fixtures.js';
+import { FIXTURES, dropPacket, fixturePath, insertAt, packetOffsets, readFixture, readOracle, run } from '../../../fixtures/ts-fixtures.js';
 import { TS_PACKET_SIZE, tsCc, tsHasPayload, tsPayloadUnitStartIndicator, tsPid, tsWriteNullPacket } from '../../../../core/mpegts/packet.js';
 import { crc32Mpeg2 } from '../../../../core/mpegts/crc32.js';
+import { TsInspector } from '../../../../core/mpegts/inspector.js';
+import { TsResync } from '../../../../core/mpegts/resync.js';
+import type { AudioFormat, VideoFormat } from '../../../../core/codec/sps.js';
+import { CLIPS, clipPath, ffprobeStreams, readClip, type ProbedStream } from '../codec/media-clips.js';
 
 for (const name of FIXTURES) {
   t.test(`${name}: finds exactly the keyframes and video PTS values ffprobe reports`, async (t) => {
@@ -49,6 +53,27 @@ t.test('learns the program, PCR PID, stream list and SDT service name', async (t
     pcrPid: 0x100,
     keyframes: 6,
     streams: '0x0100 H.264, 0x0101 AAC ADTS',
+    video: {
+      codec: 'h264',
+      width: 320,
+      height: 240,
+      codedWidth: 320,
+      codedHeight: 240,
+      fps: 25,
+      frameRate: { num: 25, den: 1 },
+      fpsSource: 'vui',
+      profile: 'Main',
+      level: '1.3',
+      profileIdc: 77,
+      levelIdc: 13,
+      tier: null,
+      chromaFormatIdc: 1,
+      bitDepth: 8,
+      pixFmt: 'yuv420p',
+      progressive: true,
+      sar: { num: 1, den: 1 },
+    },
+    audio: { codec: 'aac', sampleRate: 48000, channels: 1, profile: 'LC' },
   });
 });
 
@@ -310,4 +335,107 @@ t.test('follows PMT version changes and ignores sections with current_next_indic
   t.equal(ins.pcrPid, 0x200);
   t.equal(changes, before + 1);
   t.equal(ins.counters.crcErrors, 0);
+});
+
+// ------------------------------------------------------------------ stream format
+
+/** TsResync → TsInspector over `ts`, counting formatChanged events. */
+function inspect(ts: Buffer, chunk = 64 * 1024): { ins: TsInspector; formatChanges: number } {
+  let formatChanges = 0;
+  const ins = new TsInspector({ listener: { formatChanged: () => void formatChanges++ } });
+  const resync = new TsResync(ins);
+  for (let o = 0; o < ts.length; o += chunk) resync.push(ts.subarray(o, o + chunk));
+  resync.end();
+  return { ins, formatChanges };
+}
+
+/** The part of a tap Test the comparison needs. */
+interface Asserts {
+  equal(found: unknown, wanted: unknown, message: string): unknown;
+  ok(value: unknown, message: string): unknown;
+}
+
+/** The describe() format against ffprobe's view of the same file. */
+function sameAsFfprobe(t: Asserts, v: Readonly<VideoFormat> | null, a: Readonly<AudioFormat> | null, p: { video?: ProbedStream; audio?: ProbedStream }): void {
+  const pv = p.video!;
+  t.ok(v !== null, 'video format known');
+  if (v === null) return;
+  t.equal(v.codec, pv.codec_name === 'hevc' ? 'h265' : pv.codec_name, 'codec');
+  t.equal(v.width, pv.width, 'width');
+  t.equal(v.height, pv.height, 'height');
+  t.equal(`${v.frameRate?.num}/${v.frameRate?.den}`, pv.r_frame_rate, 'frame rate');
+  t.equal(v.profile, pv.profile, 'profile');
+  t.equal(v.levelIdc, pv.level, 'level');
+  t.equal(v.pixFmt, pv.pix_fmt, 'pix_fmt');
+  t.equal(v.sar === null ? 'N/A' : `${v.sar.num}:${v.sar.den}`, pv.sample_aspect_ratio ?? 'N/A', 'SAR');
+  // ffprobe says 'unknown' for progressive HEVC (no SEI pic_struct to tell it).
+  if (pv.field_order === 'progressive' || pv.field_order === 'tt' || pv.field_order === 'bb') t.equal(v.progressive, pv.field_order === 'progressive', 'field order');
+  const pa = p.audio;
+  if (pa === undefined) {
+    t.equal(a, null, 'no audio');
+    return;
+  }
+  t.ok(a !== null, 'audio format known');
+  if (a === null) return;
+  t.equal(a.codec, pa.codec_name, 'audio codec');
+  t.equal(a.sampleRate, Number(pa.sample_rate), 'sample rate');
+  t.equal(a.channels, pa.channels, 'channels');
+  t.equal(a.profile ?? 'unknown', pa.profile ?? 'unknown', 'audio profile');
+}
+
+for (const name of FIXTURES) {
+  t.test(`${name}: describe() gives the video and audio format ffprobe reports`, async (t) => {
+    const { ins, formatChanges } = inspect(readFixture(name));
+    const d = ins.describe();
+    sameAsFfprobe(t, d.video, d.audio, ffprobeStreams(fixturePath(`${name}.ts`)));
+    t.equal(d.video?.fpsSource, 'vui');
+    t.equal(formatChanges, 2, 'one event for the video, one for the audio: the SPS of each later IDR is the same bytes and not parsed again');
+    t.equal(ins.counters.spsErrors, 0);
+  });
+}
+
+for (const clip of CLIPS) {
+  t.test(`ffmpeg clip ${clip.name} (${clip.covers}): describe() agrees with ffprobe`, async (t) => {
+    const file = clipPath(clip);
+    const { ins } = inspect(readClip(clip), 7 * 188);
+    sameAsFfprobe(t, ins.videoFormat, ins.audioFormat, ffprobeStreams(file));
+    t.equal(ins.counters.spsErrors, 0);
+  });
+}
+
+t.test('without VUI timing, fps comes from the median DTS step and says so', async (t) => {
+  const clip = CLIPS.find((c) => c.name.includes('no-vui-timing'))!;
+  const { ins } = inspect(readClip(clip));
+  t.match(ins.videoFormat, { fps: 25, frameRate: { num: 25, den: 1 }, fpsSource: 'pts' });
+  const withTiming = inspect(readClip(CLIPS[0])).ins.videoFormat;
+  t.match(withTiming, { frameRate: { num: 30000, den: 1001 }, fpsSource: 'vui' }, 'a VUI rate is not second-guessed');
+});
+
+t.test('the format follows the stream: a spliced-in 1080p29.97 / 44.1 kHz clip replaces the fixture format', async (t) => {
+  const ts = Buffer.concat([readFixture('h264-aac-1s-gop'), readClip(CLIPS[0])]);
+  const { ins, formatChanges } = inspect(ts);
+  t.match(ins.videoFormat, { width: 1920, height: 1080, frameRate: { num: 30000, den: 1001 } });
+  t.match(ins.audioFormat, { codec: 'aac', sampleRate: 44100, channels: 1 });
+  t.equal(formatChanges, 4, 'video and audio of each part, once each');
+});
+
+t.test('a corrupt SPS is counted, changes nothing, and the next good SPS is parsed', async (t) => {
+  const ts = Buffer.from(readFixture('h264-aac-1s-gop'));
+  // The first SPS: 00 00 00 01 67 <profile> <constraints> <level> <ue...>.
+  const at = ts.indexOf(Buffer.from([0, 0, 0, 1, 0x67]));
+  t.ok(at > 0);
+  ts[at + 8] = 0x02; // seq_parameter_set_id becomes ue 63 + ...: above its range 0..31
+  const { ins, formatChanges } = inspect(ts);
+  t.equal(ins.counters.spsErrors, 1, 'the corrupt one, once');
+  t.match(ins.videoFormat, { width: 320, height: 240, fps: 25 }, 'from the second IDR on');
+  t.equal(formatChanges, 2);
+  t.equal(ins.counters.keyframes, 6, 'random access detection is unaffected');
+});
+
+t.test('an input restart (discontinuity) keeps the last known format for the slate', async (t) => {
+  const { ins } = inspect(readFixture('h265-aac-1s-gop'));
+  const v = ins.videoFormat;
+  ins.discontinuity();
+  t.equal(ins.videoFormat, v);
+  t.match(ins.describe(), { video: { codec: 'h265', width: 320 }, audio: { codec: 'aac', sampleRate: 48000 } });
 });
