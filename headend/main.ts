@@ -16,7 +16,7 @@ import { lineupDocument } from '../core/lineup/api.js';
 import { loadLineupFile, resolveStbNetworks } from './config/load.js';
 import { buildApi } from './control/api.js';
 import { advertiseHeadend, type HeadendAdvertisement } from './control/mdns.js';
-import { ensureSlate } from './slate.js';
+import { SlateMaker, type SlateFormat } from './slate.js';
 import { createLogger, isLogLevel, type Logger } from './log.js';
 import { ffmpegMuxrateBps } from './dataplane/ffmpeg.js';
 import type { ChannelSnapshot, FccStatus, FromWorker, ToWorker } from './dataplane/messages.js';
@@ -161,7 +161,24 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   const fccStatus = new Map<number, FccStatus>();
   let stopping = false;
   let slatePath: string | null = null;
+  const slates = new SlateMaker(dataDir, (level, m) => log[level](m));
+  const slateChannels = new Set(channels.filter((c) => c.slate).map((c) => c.number));
+  /** Per channel: the format key of its own slate (made or being made) and, once made, the file. */
+  const ownSlates = new Map<number, { key: string; path: string | null }>();
   const workers: Worker[] = [];
+  // A slate in the channel's format, once its input has shown it (headend/slate.ts).
+  const slateInFormat = (w: number, number: number, format: SlateFormat): void => {
+    if (!slateChannels.has(number) || stopping) return;
+    const key = slates.keyOf(format);
+    if (key === null || ownSlates.get(number)?.key === key) return;
+    ownSlates.set(number, { key, path: null });
+    void slates.get(format).then((path) => {
+      const own = ownSlates.get(number);
+      if (!path || !own || own.key !== key || stopping) return;
+      own.path = path;
+      workers[w]?.postMessage({ type: 'slate', path, channel: number } satisfies ToWorker);
+    });
+  };
   const startWorker = (w: number): Worker => {
     const worker = new Worker(new URL('./dataplane/worker.js', import.meta.url));
     worker.on('message', (msg: FromWorker) => {
@@ -170,7 +187,10 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
           log.child(msg.scope)[msg.level](msg.message);
           break;
         case 'snapshot':
-          for (const s of msg.channels) latest.set(s.number, s);
+          for (const s of msg.channels) {
+            latest.set(s.number, s);
+            if (s.sourceFormat) slateInFormat(w, s.number, s.sourceFormat);
+          }
           break;
         case 'fcc':
           fccStatus.set(msg.status.worker, msg.status);
@@ -192,6 +212,10 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     worker.postMessage({ type: 'init', headend, index: w, stbNetworks: stb.networks } satisfies ToWorker);
     for (const ch of shards[w]) worker.postMessage({ type: 'start', channel: ch, ssrc: o.ssrcs.get(ch.number)! } satisfies ToWorker);
     if (slatePath) worker.postMessage({ type: 'slate', path: slatePath } satisfies ToWorker);
+    for (const ch of shards[w]) {
+      const own = ownSlates.get(ch.number);
+      if (own?.path) worker.postMessage({ type: 'slate', path: own.path, channel: ch.number } satisfies ToWorker);
+    }
     return worker;
   };
   for (const ch of channels) {
@@ -199,8 +223,8 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   }
   for (let w = 0; w < headend.workers; w++) workers.push(startWorker(w));
   // The slate, made once (in the background: channels start meanwhile).
-  if (channels.some((c) => c.slate)) {
-    void ensureSlate(dataDir, (level, m) => log[level](m)).then((p) => {
+  if (slateChannels.size > 0) {
+    void slates.default().then((p) => {
       slatePath = p;
       if (p && !stopping) for (const w of workers) w.postMessage({ type: 'slate', path: p } satisfies ToWorker);
     });

@@ -14,6 +14,7 @@
  * after returnAfterS of working without a break.
  */
 import dgram from 'node:dgram';
+import { basename } from 'node:path';
 import { randomInt } from 'node:crypto';
 import type { ChannelConfig, HeadendConfig } from '../../core/lineup/config.js';
 import type { ChannelSource } from '../../core/lineup/config.js';
@@ -85,6 +86,9 @@ export class ChannelPipeline {
   private readonly remux: OutputRemux;
   private readonly inputs: InputRunner[];
   private slate: InputRunner | null = null;
+  private slatePath: string | null = null;
+  /** A slate in the channel's format, made while the old one was on the air. */
+  private nextSlatePath: string | null = null;
   private active: InputRunner;
   /** After a switch at an I-frame the new input's packets go through its gate (it trims the other streams to their next PES). */
   private activeGate: RandomAccessGate | null = null;
@@ -263,10 +267,32 @@ export class ChannelPipeline {
     }
   }
 
-  /** The slate file is ready (generated once by the main thread): it becomes the last resort. */
+  /**
+   * A slate file is ready (made by the main thread: the default one, then one
+   * in this channel's format): it becomes the last resort. A slate on the
+   * air is replaced when it leaves the air, not under the viewers' eyes.
+   */
   setSlate(path: string): void {
-    if (!this.cfg.slate || this.slate) return;
+    if (!this.cfg.slate) return;
+    if (this.slate && this.slatePath === path) return;
+    if (this.slate && this.active === this.slate) {
+      this.nextSlatePath = path;
+      return;
+    }
+    if (this.slate) void this.slate.stop();
+    this.slatePath = path;
+    this.nextSlatePath = null;
     this.slate = this.runner(-1, { type: 'file', path, stallMs: 3000 }, 'slate');
+  }
+
+  /** The format of the channel's pictures: the real input on the air, else the first input that showed one. */
+  sourceFormat(): ChannelSnapshot['sourceFormat'] {
+    const on = this.active !== this.slate ? this.active : null;
+    for (const r of on ? [on, ...this.inputs] : this.inputs) {
+      const v = r.inspector.videoFormat;
+      if (v && v.frameRate) return { video: v, audio: r.inspector.audioFormat };
+    }
+    return null;
   }
 
   /**
@@ -428,6 +454,7 @@ export class ChannelPipeline {
     if (from !== this.slate && from.running && from.cfg.type !== 'file' && (from === this.inputs[0] || this.cfg.failover.backups === 'hot')) from.gop = new GopBuffer();
     // A cold backup, or the slate, that is no longer on the air stops.
     if (from === this.slate || (from !== this.inputs[0] && this.cfg.failover.backups === 'cold') || (from.cfg.type === 'file' && from !== this.inputs[0])) void from.stop();
+    if (from === this.slate && this.nextSlatePath) this.setSlate(this.nextSlatePath);
   }
 
   /** Stall and garbage detection, per-second health figures, a few times a second. */
@@ -491,6 +518,8 @@ export class ChannelPipeline {
       },
       inputs: this.inputs.map((r) => ({ ...r.status(nowMs, f), onAir: r === active })),
       activeInput: active === this.slate ? 'slate' : active.label,
+      sourceFormat: this.sourceFormat(),
+      slateFile: this.slatePath ? basename(this.slatePath) : null,
       switches: this.switches,
       lastSwitch: this.lastSwitch ? { ...this.lastSwitch, agoS: Math.round((nowMs - this.lastSwitch.atMs) / 1000) } : null,
       tr101290: { ...ins.counters },

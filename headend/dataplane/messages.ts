@@ -3,6 +3,7 @@
  * workers (DESIGN.md "Processes and threads").
  */
 import type { ChannelConfig, HeadendConfig } from '../../core/lineup/config.js';
+import type { AudioFormat, VideoFormat } from '../../core/codec/sps.js';
 import type { InputStatus } from './inputs.js';
 import type { SwitchRecord } from './channel.js';
 
@@ -15,8 +16,12 @@ export type ToWorker =
   /** `ssrc`: the channel's RTP SSRC, chosen once by the main thread and published in the lineup. */
   | { type: 'start'; channel: ChannelConfig; ssrc: number }
   | { type: 'stop'; number: number }
-  /** The slate file is ready: channels with `slate` go to it when no input works. */
-  | { type: 'slate'; path: string }
+  /**
+   * A slate file is ready: channels with `slate` go to it when no input
+   * works. Without `channel`: the default slate, for every channel that has
+   * none in its own format; with it: that channel's, in its format.
+   */
+  | { type: 'slate'; path: string; channel?: number }
   | { type: 'shutdown' };
 
 export interface ChannelSnapshot {
@@ -43,6 +48,10 @@ export interface ChannelSnapshot {
   inputs: (InputStatus & { onAir: boolean })[];
   /** `primary`, `backup N`, or `slate`. */
   activeInput: string;
+  /** The channel's picture and sound as its input's SPS and audio headers say (what its slate is made to match); null until seen. */
+  sourceFormat: { video: Readonly<VideoFormat>; audio: Readonly<AudioFormat> | null } | null;
+  /** The slate file the channel would go to (its format in the name), or null while there is none. */
+  slateFile: string | null;
   switches: number;
   lastSwitch: (SwitchRecord & { agoS: number }) | null;
   /** TR 101 290 priority 1 and PCR figures of what goes on the air. */

@@ -21,6 +21,8 @@ let fcc: FccServer | null = null;
 let fccPort = 0;
 let fccListening = false;
 let slatePath: string | null = null;
+/** Channels that have a slate in their own format (the default one no longer applies to them). */
+const ownSlate = new Set<number>();
 
 function post(msg: FromWorker): void {
   port!.postMessage(msg);
@@ -88,6 +90,7 @@ async function stopChannel(number: number): Promise<void> {
   const ch = channels.get(number);
   if (!ch) return;
   channels.delete(number);
+  ownSlate.delete(number);
   if (bySsrc.get(ch.ssrc) === ch) bySsrc.delete(ch.ssrc);
   order = [...channels.values()];
   await ch.stop();
@@ -151,8 +154,13 @@ port.on('message', (msg: ToWorker) => {
       void stopChannel(msg.number);
       break;
     case 'slate':
+      if (msg.channel !== undefined) {
+        ownSlate.add(msg.channel);
+        channels.get(msg.channel)?.setSlate(msg.path);
+        break;
+      }
       slatePath = msg.path;
-      for (const ch of channels.values()) ch.setSlate(msg.path);
+      for (const [n, ch] of channels) if (!ownSlate.has(n)) ch.setSlate(msg.path);
       break;
     case 'shutdown':
       clearInterval(ticker);

@@ -247,3 +247,64 @@ channels:
   ins.writePackets(ts, 0, Math.floor(ts.length / TS_PACKET_SIZE));
   t.equal(ins.counters.ccErrors, 0, 'no CC error through the switches');
 });
+
+t.test('the slate is made in the channel\'s own format: an H.265 320x240 mono channel gets an H.265 320x240 mono slate, on the same PIDs', { timeout: 120_000 }, async (t) => {
+  const yaml = `
+headend:
+  interface: 127.0.0.1
+  httpPort: ${BASE + 6}
+  pacingDelayMs: 250
+  fcc: { enabled: false }
+channels:
+  - number: 1
+    name: HEVC
+    multicast: { group: ${GROUP}, port: ${OUT_PORT} }
+    source: { type: udp, address: 127.0.0.1, port: ${A_PORT} }
+`;
+  const a = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', join(FIXTURES, 'h265-aac-1s-gop.ts'), '-c', 'copy', '-f', 'mpegts', '-muxrate', '1000000', `udp://127.0.0.1:${A_PORT}?pkt_size=1316&bitrate=1000000`], { stdio: 'ignore' });
+  t.teardown(() => a.kill('SIGKILL'));
+  const he = await startHeadend(yaml, { args: ['--no-mdns'] });
+  t.teardown(() => he.stop());
+  const up = await he.waitFor((c) => c[0].state === 'ok' && /h265_320x240_25-1_yuv420p_sar1_aac_48000_mono/.test(c[0].slateFile ?? ''), 60_000, 'a slate in the channel\'s format');
+  const f = up[0].sourceFormat!;
+  t.match(f.video, { codec: 'h265', width: 320, height: 240, fps: 25 }, `the input's format from its SPS: ${f.video.codec} ${f.video.width}x${f.video.height} ${f.video.fps} fps`);
+  t.match(f.audio, { codec: 'aac', sampleRate: 48000, channels: 1 });
+  t.pass(`slate: ${up[0].slateFile}`);
+
+  const cap = await capture();
+  t.teardown(() => cap.stop());
+  await sleep(1000);
+  const killAt = performance.now();
+  a.kill('SIGKILL');
+  await he.waitFor((c) => c[0].state === 'slate', 5000, 'the slate on the air');
+  await sleep(2500);
+  cap.stop();
+  t.ok(maxGapBetween(cap.datagrams, killAt - 100, performance.now()) < 1500, 'the multicast did not stop');
+  const ts = Buffer.concat(cap.datagrams.map((d) => d.buf.subarray(12)));
+  const ins = new TsInspector();
+  ins.writePackets(ts, 0, Math.floor(ts.length / TS_PACKET_SIZE));
+  t.equal(ins.counters.ccErrors, 0, 'CC continuous into the slate');
+  t.equal(ins.counters.pmtErrors, 0);
+  // The slate's stretch, from the PAT before its discontinuity, on its own.
+  let disc = -1;
+  for (let o = 0; o + TS_PACKET_SIZE <= ts.length; o += TS_PACKET_SIZE) if ((ts[o + 3] & 0x20) !== 0 && ts[o + 4] > 0 && (ts[o + 5] & 0x90) === 0x90) disc = o;
+  t.ok(disc > 0, 'the switch to the slate is flagged');
+  let pat = disc;
+  while (pat > 0 && !(tsPid(ts, pat) === 0 && tsPayloadUnitStartIndicator(ts, pat))) pat -= TS_PACKET_SIZE;
+  const dir = await tempDir();
+  const file = join(dir, 'slate.ts');
+  await writeFile(file, ts.subarray(pat));
+  const probe = await new Promise<string>((r) =>
+    execFile('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height,r_frame_rate,sample_rate,channels,id', '-of', 'compact', file], { timeout: 30_000 }, (_e, o) => r(String(o))),
+  );
+  t.match(probe, /codec_name=hevc\|width=320\|height=240\|.*r_frame_rate=25\/1/, `ffprobe of the slate: ${probe.trim().replace(/\n/g, ' / ')}`);
+  t.match(probe, /codec_name=aac\|sample_rate=48000\|channels=1/);
+  // Same codecs, so the remux kept the PIDs: the slate came on with no PMT change.
+  const before = ts.subarray(0, pat);
+  const pidsOf = (b: Buffer): Set<number> => {
+    const s = new Set<number>();
+    for (let o = 0; o + TS_PACKET_SIZE <= b.length; o += TS_PACKET_SIZE) s.add(tsPid(b, o));
+    return s;
+  };
+  t.same([...pidsOf(ts.subarray(pat))].filter((p) => p !== 0x1fff).sort(), [...pidsOf(before)].filter((p) => p !== 0x1fff).sort(), 'the same PIDs before and during the slate');
+});
