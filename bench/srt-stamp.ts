@@ -21,13 +21,14 @@
  *   ff ff ff ff   # and nanoseconds, u32 BE
  *   FF …          # stuffing
  *
- * Run as the stamper (inside the sender namespace): TS from ffmpeg on
- * stdin; the same stamped TS to fd 3 and fd 4 (the stdin of each libsrt
- * sender), each unit of 7 packets (one SRT payload) written to both in the
- * same turn of the event loop, so the two receivers get identical bytes and
- * identical stamps. It also re-paces the stream by its PCR, as a CBR
- * encoder's output is paced: `ffmpeg -re` writes a whole frame at once (an
- * I-frame is ~100 ms of airtime), and a receiver that re-times its output to
+ * Run as the stamper (inside the sender namespace), `srt-stamp.js [N]`: TS
+ * from ffmpeg on stdin; the same stamped TS to fds 3 … 3 + N − 1 (default
+ * N = 2; the stdin of each libsrt sender), each unit of 7 packets (one SRT
+ * payload) written to all of them in the same turn of the event loop, so
+ * every receiver gets identical bytes and identical stamps. It also
+ * re-paces the stream by its PCR, as a CBR encoder's output is paced:
+ * `ffmpeg -re` writes a whole frame at once (an I-frame is ~100 ms of
+ * airtime), and a receiver that re-times its output to
  * the PCR (the headend's pacer) would otherwise show that burst as delay
  * that is the source's, not the receiver's. A unit leaves when its last
  * packet is due: the first PCR 300 ms after it arrived, the rest at their
@@ -64,6 +65,8 @@ const START_DELAY_MS = 300;
 const PCR_JUMP_MS = 1000;
 const TICK_MS = 1;
 const TICKS_PER_MS = 27_000;
+/** Outputs (fd 3 onwards): at most this many. */
+const MAX_OUTPUTS = 8;
 
 export const STAMPER_PATH = fileURLToPath(import.meta.url);
 
@@ -107,7 +110,12 @@ export function stampNs(buf: Buffer, off: number): number {
 }
 
 function stamperMain(): void {
-  const outs = [3, 4].map((fd) => new Socket({ fd, readable: false, writable: true }));
+  const n = Number(process.argv[2] ?? 2);
+  if (!(Number.isInteger(n) && n >= 1 && n <= MAX_OUTPUTS)) {
+    process.stderr.write(`stamper: ${String(process.argv[2])} outputs: give 1..${MAX_OUTPUTS}\n`);
+    process.exit(2);
+  }
+  const outs = Array.from({ length: n }, (_, i) => new Socket({ fd: 3 + i, readable: false, writable: true }));
   const counters = { bytesIn: 0, units: 0, stamps: 0, notSync: 0, pauses: 0, outputErrors: 0, reanchors: 0, lateUnits: 0, maxLateMs: 0, bytesBeforePcr: 0 };
   let counter = 0;
   let cc = 0;
@@ -209,7 +217,7 @@ function stamperMain(): void {
         counters.lateUnits++;
         if (now - due > counters.maxLateMs) counters.maxLateMs = Math.round((now - due) * 100) / 100;
       }
-      // A fresh buffer per unit: socket writes do not copy, and both outputs share it.
+      // A fresh buffer per unit: socket writes do not copy, and all outputs share it.
       const unit = Buffer.allocUnsafe(UNIT_BYTES);
       hold.copy(unit, 0, rd, rd + UNIT_BYTES);
       rd += UNIT_BYTES;

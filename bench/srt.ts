@@ -1,9 +1,17 @@
 /**
- * Benchmark: SRT reception under loss, our receiver (the headend's SRT
- * listener input) against libsrt's (`srt-live-transmit`), side by side in
- * one run: the same stream, the same loss, the same latency and round trip
- * (STYLE.md §6: figures and ratios against a peer measured in the same run,
- * never timed assertions).
+ * Benchmark: SRT reception under loss, our receiver against libsrt's
+ * (`srt-live-transmit`), side by side in one run: the same stream, the same
+ * loss, the same latency and round trip (STYLE.md §6: figures and ratios
+ * against a peer measured in the same run, never timed assertions). Three
+ * receivers:
+ *   A  the headend (its SRT listener input → TS inspection → PCR pacer →
+ *      RTP multicast): the product, for loss, recovery and delay;
+ *   C  "ours-bare" (bench/srt-bare-rx.ts): the same SRT listener code
+ *      (headend/dataplane/srt.ts srtEndpoint(), the headend's stream id,
+ *      latency and 8 MiB receive buffer) alone, each delivered payload sent
+ *      as one UDP datagram to rx's loopback — srt-live-transmit's job, job
+ *      for job: the fair CPU comparison;
+ *   B  libsrt: `srt-live-transmit srt://:port?mode=listener udp://127.0.0.1:port`.
  *
  * Stream: one 8 Mbit/s CBR transport stream — a cached 20-s H.264 720p25
  * (GOP 50, ~5 Mbit/s) + AAC file made once by ffmpeg, looped live by
@@ -11,25 +19,27 @@
  * null packets the stamper (bench/srt-stamp.ts) replaces with time-stamped
  * packets on a private PID. The stamper also re-paces the stream by its PCR
  * (a CBR encoder's output, not ffmpeg's per-frame bursts) and hands the very
- * same bytes, 7 TS packets at a time, to two libsrt senders
+ * same bytes, 7 TS packets at a time, to three libsrt senders
  * (`srt-live-transmit -chunk 1316 file://con srt://…caller`: one SRT packet
  * per 7 TS packets), one per receiver.
  *
  * Network (bench/netns.ts: `tx` 10.98.0.1 ↔ `rx` 10.98.0.2, one veth pair):
  *
  *   tx: ffmpeg → stamper ─┬→ sender A → relay A (127.0.0.1:9100) ─┐ nftables on tx eth0:
- *                         └→ sender B → relay B (127.0.0.1:9101) ─┤ random drop both ways
+ *                         ├→ sender B → relay B (127.0.0.1:9101) ─┤ random drop both ways,
+ *                         └→ sender C → relay C (127.0.0.1:9102) ─┤ per path
  *   rx: 10.98.0.2:9000 headend (SRT listener) → RTP 239.255.42.1:5000 on lo
  *       10.98.0.2:9001 srt-live-transmit listener → UDP 127.0.0.1:6000
- *       receiver role (this file, --receiver): reads both outputs
+ *       10.98.0.2:9002 srt-bare-rx (ours-bare)    → UDP 127.0.0.1:6001
+ *       receiver role (this file, --receiver): reads all three outputs
  *
  * Each relay (bench/srt-relay.ts) delays every datagram by RTT/2 each way;
  * nftables drops each SRT datagram of either direction with the same
- * probability on both paths (`numgen random mod 1000 < ‰`, NETLAB.md), and
- * counts what it passed and dropped per path and direction. Both receivers
- * and both senders use the same latency (default 3 × RTT: the issue's
- * target case). Both paths run at the same time through the same kind of
- * relay, so the machine's load is the same for both.
+ * probability on every path (`numgen random mod 1000 < ‰`, NETLAB.md), and
+ * counts what it passed and dropped per path and direction. All receivers
+ * and senders use the same latency (default 3 × RTT: the issue's target
+ * case). The paths run at the same time through the same kind of relay, so
+ * the machine's load is the same for all.
  *
  * Per loss rate (default 2 %, then 5 %): the rules are set, a warm-up lets
  * the loss settle in, then over the window (default 30 s), for each receiver:
@@ -38,9 +48,11 @@
  *     (channels[0].input.source.srtPackets*, written once a second, so its
  *     counts cover the window ± ~1 s; their span is in the JSON) and libsrt's
  *     own statistics (`-f -s 100 -pf json -statsout`: cumulative, one record
- *     per 100 packets, ~130 ms apart). Overhead = retransmitted ÷ received.
- *     The libsrt senders' own counts (packets sent, retransmitted) are given
- *     for both paths too: the same program measuring both receivers.
+ *     per 100 packets, ~130 ms apart), and ours-bare's SrtConnection.stats()
+ *     (asked for on its stdin at each end of the window: exact). Overhead =
+ *     retransmitted ÷ received. The libsrt senders' own counts (packets
+ *     sent, retransmitted) are given for every path too: the same program
+ *     measuring every receiver.
  *   - unrecovered: the receiver's "dropped, too late" count (SRT packets),
  *     and at its output, measured by the receiver role with
  *     core/mpegts/inspector.ts: TS CC errors (one per discontinuity), and
@@ -52,21 +64,25 @@
  *     relay, network, the receiver's latency, and its output. For the headend
  *     that includes the PCR pacer's constant pacingDelayMs (default 250, the
  *     product default) and its re-timing of packets to their PCR; "e2e −
- *     pacing" subtracts the configured constant. Both outputs are read by the
+ *     pacing" subtracts the configured constant. All outputs are read by the
  *     same process on the same namespace's loopback.
  *   - CPU: utime + stime (/proc/PID/stat) over the window ÷ wall time (100 %
  *     = one core), ÷ the Mbit/s of TS that came out. srt-live-transmit: the
- *     whole process (its receive, TSBPD and main threads). The headend: the
- *     whole process, and its data-plane worker thread alone — Node names
- *     every thread "node", so it is taken as the busiest thread other than
- *     the main one (the share of the next busiest is printed, so a doubtful
+ *     whole process (its receive, TSBPD and main threads). ours-bare: the
+ *     whole process too (its main thread and Node's own: GC, libuv), so the
+ *     two do the same job — SRT in, UDP out — and ours-bare ÷ libsrt is
+ *     what the issue's target (≤ 2×) is judged on. The headend: the whole
+ *     process, and its data-plane worker thread alone — Node names every
+ *     thread "node", so it is taken as the busiest thread other than the
+ *     main one (the share of the next busiest is printed, so a doubtful
  *     attribution shows). The data-plane thread does more than receive SRT:
- *     it also inspects the TS, paces it by PCR and packs RTP (FCC is off).
+ *     it also inspects the TS, paces it by PCR and packs RTP (FCC is off):
+ *     its ratio is kept as the product's figure, not the target's.
  *
  * Caveats:
  *   - The kernel has no IRQ time accounting (pacing.ts): softirq work is
  *     charged to whichever task runs. Each receiver's output to loopback is
- *     charged to it (the same for both); the veth receive path runs on the
+ *     charged to it (the same for all); the veth receive path runs on the
  *     relays' sends in tx.
  *   - The machine is shared and small: the run prints machine busy % and
  *     steal for each window. All processes (sender side included) run on the
@@ -95,6 +111,7 @@ import { createRtpHeader, parseRtpHeader } from '../core/rtp/header.js';
 import type { ChannelSnapshot } from '../headend/dataplane/messages.js';
 import { lineWaiter, stopChild, tail } from './proc.js';
 import { createBenchNet, type BenchNet } from './netns.js';
+import { SRT_BARE_RX_PATH, type BareRxStats } from './srt-bare-rx.js';
 import { SRT_RELAY_PATH } from './srt-relay.js';
 import { STAMPER_PATH, isStamp, monoNs, stampCounter, stampNs } from './srt-stamp.js';
 
@@ -106,13 +123,16 @@ const STREAM_ID = 'bench';
 /** SRT listeners in rx. */
 const HE_SRT_PORT = 9000;
 const LS_SRT_PORT = 9001;
+const BARE_SRT_PORT = 9002;
 /** Relays in tx, on 127.0.0.1. */
 const HE_RELAY_PORT = 9100;
 const LS_RELAY_PORT = 9101;
-/** The headend's output (RTP multicast on rx's loopback) and libsrt's (UDP to rx's loopback). */
+const BARE_RELAY_PORT = 9102;
+/** The headend's output (RTP multicast on rx's loopback), libsrt's and ours-bare's (UDP to rx's loopback). */
 const GROUP = '239.255.42.1';
 const GROUP_PORT = 5000;
 const LS_OUT_PORT = 6000;
+const BARE_OUT_PORT = 6001;
 const HTTP_PORT = 8080;
 const NFT_TABLE = 'rcbsrt';
 /** NETLAB.md gotcha 6. */
@@ -123,6 +143,8 @@ const STOP_TIMEOUT_MS = 8000;
 const UP_TIMEOUT_MS = 30_000;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const TARGET = { unrecovered: 'equal to libsrt (0 at 2 % loss, latency 3 × RTT)', cpuPerMbpsVsLibsrt: 2 } as const;
+/** The receivers, in the order the receiver role reports them. */
+const RECEIVERS = ['roomcast', 'libsrt', 'ours-bare'] as const;
 
 const HEADEND_MAIN = fileURLToPath(new URL('../headend/main.js', import.meta.url));
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -130,11 +152,11 @@ const THIS_FILE = fileURLToPath(import.meta.url);
 export interface SrtBenchOptions {
   /** Measurement window per loss rate, s. Default 30. */
   seconds?: number;
-  /** Loss rates, % (each way, on both paths), 0.1 % steps. Default 2, 5. */
+  /** Loss rates, % (each way, on every path), 0.1 % steps. Default 2, 5. */
   lossPct?: number[];
   /** Round trip the relays add (half each way), ms. Default 20. */
   rttMs?: number;
-  /** SRT latency of all four ends, ms. Default 3 × rttMs. */
+  /** SRT latency of all six ends, ms. Default 3 × rttMs. */
   latencyMs?: number;
   /** After setting a loss rate, before the window, s. Default 5. */
   warmupS?: number;
@@ -210,6 +232,7 @@ async function receiverMain(argv: string[]): Promise<void> {
       group: { type: 'string' },
       'group-port': { type: 'string' },
       'udp-port': { type: 'string' },
+      'bare-port': { type: 'string' },
       'max-seconds': { type: 'string' },
     },
     strict: true,
@@ -217,9 +240,10 @@ async function receiverMain(argv: string[]): Promise<void> {
   const group = values.group ?? '';
   const groupPort = Number(values['group-port']);
   const udpPort = Number(values['udp-port']);
+  const barePort = Number(values['bare-port']);
   const maxSeconds = Number(values['max-seconds'] ?? 600);
-  if (!group || !(groupPort > 0) || !(udpPort > 0) || !(maxSeconds > 0 && maxSeconds <= 3600)) {
-    process.stderr.write('receiver: --group, --group-port, --udp-port and --max-seconds are required\n');
+  if (!group || !(groupPort > 0) || !(udpPort > 0) || !(barePort > 0) || !(maxSeconds > 0 && maxSeconds <= 3600)) {
+    process.stderr.write('receiver: --group, --group-port, --udp-port, --bare-port and --max-seconds are required\n');
     process.exit(2);
   }
   // A hard bound on the whole run, whatever the parent does.
@@ -247,9 +271,8 @@ async function receiverMain(argv: string[]): Promise<void> {
     maxGapMs: 0,
     cc0: 0,
   });
-  const ours = mk('roomcast');
-  const peer = mk('libsrt');
-  const paths = [ours, peer];
+  const [ours, peer, bare] = RECEIVERS.map(mk);
+  const paths = [ours, peer, bare];
   let recording = false;
 
   /** TS packets buf[off, off + len) of one datagram, arrived at `nowNs`. */
@@ -302,6 +325,8 @@ async function receiverMain(argv: string[]): Promise<void> {
   });
   const sockPeer = dgram.createSocket({ type: 'udp4', recvBufferSize: RECV_BUFFER_BYTES });
   sockPeer.on('message', (msg) => onTs(peer, msg, 0, msg.length, monoNs()));
+  const sockBare = dgram.createSocket({ type: 'udp4', recvBufferSize: RECV_BUFFER_BYTES });
+  sockBare.on('message', (msg) => onTs(bare, msg, 0, msg.length, monoNs()));
   await Promise.all([
     new Promise<void>((resolve, reject) => {
       sockOurs.once('error', reject);
@@ -319,8 +344,12 @@ async function receiverMain(argv: string[]): Promise<void> {
       sockPeer.once('error', reject);
       sockPeer.bind({ address: '127.0.0.1', port: udpPort, exclusive: true }, () => resolve());
     }),
+    new Promise<void>((resolve, reject) => {
+      sockBare.once('error', reject);
+      sockBare.bind({ address: '127.0.0.1', port: barePort, exclusive: true }, () => resolve());
+    }),
   ]);
-  const recvBufferBytes = Math.min(sockOurs.getRecvBufferSize(), sockPeer.getRecvBufferSize());
+  const recvBufferBytes = Math.min(sockOurs.getRecvBufferSize(), sockPeer.getRecvBufferSize(), sockBare.getRecvBufferSize());
   process.stdout.write('ready\n');
 
   let t0Ns = 0;
@@ -372,6 +401,7 @@ async function receiverMain(argv: string[]): Promise<void> {
       clearTimeout(deadline);
       sockOurs.close();
       sockPeer.close();
+      sockBare.close();
       rl.close();
       process.exit(0);
     }
@@ -528,13 +558,17 @@ function srcNum(s: ChannelSnapshot, k: string): number {
 
 /* ---- nftables: loss on tx's eth0, per path and direction ------------------ */
 
-const NFT_COUNTERS = ['he_out_all', 'he_out_drop', 'he_in_all', 'he_in_drop', 'ls_out_all', 'ls_out_drop', 'ls_in_all', 'ls_in_drop'] as const;
+const NFT_COUNTERS = [
+  'he_out_all', 'he_out_drop', 'he_in_all', 'he_in_drop',
+  'ls_out_all', 'ls_out_drop', 'ls_in_all', 'ls_in_drop',
+  'bb_out_all', 'bb_out_drop', 'bb_in_all', 'bb_in_drop',
+] as const;
 type NftCounts = Record<(typeof NFT_COUNTERS)[number], number>;
 
 async function setLoss(net: BenchNet, perMille: number, dir: string): Promise<void> {
   const rules = (dir: 'out' | 'in'): string[] => {
     const lines: string[] = [];
-    for (const [tag, port] of [['he', HE_SRT_PORT], ['ls', LS_SRT_PORT]] as const) {
+    for (const [tag, port] of [['he', HE_SRT_PORT], ['ls', LS_SRT_PORT], ['bb', BARE_SRT_PORT]] as const) {
       const match = dir === 'out' ? `oifname "eth0" udp dport ${port}` : `iifname "eth0" udp sport ${port}`;
       lines.push(`    ${match} counter name "${tag}_${dir}_all"`);
       // NETLAB.md: no netem here; random drop with numgen.
@@ -611,29 +645,53 @@ function headendYaml(o: { latencyMs: number; pacingDelayMs: number; rxAddress: s
 interface Snapshot {
   he: ChannelSnapshot | null;
   ls: SrtStats | null;
+  bare: BareRxStats | null;
   sndHe: SrtStats | null;
   sndLs: SrtStats | null;
+  sndBare: SrtStats | null;
   nft: NftCounts;
   heCpuS: number;
   heThreads: Map<string, number>;
   lsCpuS: number;
+  bareCpuS: number;
   host: { busy: number; total: number; steal: number };
   atMs: number;
   /** utime + stime of every process the bench started, by name. */
   procs: Record<string, number>;
 }
 
-async function snapshot(net: BenchNet, files: { status: string; ls: string; sndHe: string; sndLs: string }, hePid: number, lsPid: number, procs: Proc[]): Promise<Snapshot> {
-  const [he, ls, sndHe, sndLs, nft] = await Promise.all([readStatus(files.status), lastSrtStats(files.ls), lastSrtStats(files.sndHe), lastSrtStats(files.sndLs), nftCounts(net)]);
+interface SnapshotSources {
+  files: { status: string; ls: string; sndHe: string; sndLs: string; sndBare: string };
+  hePid: number;
+  lsPid: number;
+  barePid: number;
+  /** ours-bare's counters, asked for on its stdin. */
+  bareStats: () => Promise<BareRxStats | null>;
+}
+
+async function snapshot(net: BenchNet, src: SnapshotSources, procs: Proc[]): Promise<Snapshot> {
+  const { files } = src;
+  const [he, ls, bare, sndHe, sndLs, sndBare, nft] = await Promise.all([
+    readStatus(files.status),
+    lastSrtStats(files.ls),
+    src.bareStats(),
+    lastSrtStats(files.sndHe),
+    lastSrtStats(files.sndLs),
+    lastSrtStats(files.sndBare),
+    nftCounts(net),
+  ]);
   return {
     he,
     ls,
+    bare,
     sndHe,
     sndLs,
+    sndBare,
     nft,
-    heCpuS: cpuS(`/proc/${hePid}/stat`),
-    heThreads: threadsCpu(hePid),
-    lsCpuS: cpuS(`/proc/${lsPid}/stat`),
+    heCpuS: cpuS(`/proc/${src.hePid}/stat`),
+    heThreads: threadsCpu(src.hePid),
+    lsCpuS: cpuS(`/proc/${src.lsPid}/stat`),
+    bareCpuS: cpuS(`/proc/${src.barePid}/stat`),
     host: hostCpu(),
     atMs: performance.now(),
     procs: Object.fromEntries(procs.map((p) => [p.name, cpuS(`/proc/${p.child.pid}/stat`)])),
@@ -644,14 +702,15 @@ function lossPct(dropped: number, all: number): number {
   return all > 0 ? round((100 * dropped) / all, 2) : NaN;
 }
 
-/** One window's figures, both paths. */
+/** One window's figures, every path. */
 function analyseWindow(a: Snapshot, b: Snapshot, rx: ReceiverResult, o: { pacingDelayMs: number; hePid: number }): Record<string, unknown> {
   const wallS = (b.atMs - a.atMs) / 1000;
-  const [outOurs, outPeer] = rx.paths;
+  const [outOurs, outPeer, outBare] = rx.paths;
   const dn = (k: keyof NftCounts): number => b.nft[k] - a.nft[k];
   const network = {
     roomcast: { toReceiverPct: lossPct(dn('he_out_drop'), dn('he_out_all')), toSenderPct: lossPct(dn('he_in_drop'), dn('he_in_all')), dropped: dn('he_out_drop') + dn('he_in_drop') },
     libsrt: { toReceiverPct: lossPct(dn('ls_out_drop'), dn('ls_out_all')), toSenderPct: lossPct(dn('ls_in_drop'), dn('ls_in_all')), dropped: dn('ls_out_drop') + dn('ls_in_drop') },
+    oursBare: { toReceiverPct: lossPct(dn('bb_out_drop'), dn('bb_out_all')), toSenderPct: lossPct(dn('bb_in_drop'), dn('bb_in_all')), dropped: dn('bb_out_drop') + dn('bb_in_drop') },
   };
 
   const sender = (x: SrtStats | null, y: SrtStats | null): Record<string, number> | null =>
@@ -746,6 +805,35 @@ function analyseWindow(a: Snapshot, b: Snapshot, rx: ReceiverResult, o: { pacing
     };
   }
 
+  // ours-bare: the same SRT receiver as the headend's, alone (bench/srt-bare-rx.ts).
+  const x0 = a.bare;
+  const x1 = b.bare;
+  let bare: Record<string, unknown> = { error: 'no ours-bare statistics' };
+  if (x0 && x1) {
+    const received = x1.packetsReceived - x0.packetsReceived;
+    const retransmitted = x1.packetsRetransmitted - x0.packetsRetransmitted;
+    const cpuPct = ((b.bareCpuS - a.bareCpuS) / wallS) * 100;
+    const mbps = outBare.outputMbps;
+    bare = {
+      countersSpanS: round((x1.atMs - x0.atMs) / 1000, 2),
+      received,
+      lost: x1.packetsLost - x0.packetsLost,
+      retransmitted,
+      overheadPct: round((100 * retransmitted) / Math.max(1, received), 2),
+      droppedTooLate: x1.packetsDropped - x0.packetsDropped,
+      rttMs: x1.rttMs,
+      latencyMs: x1.latencyMs,
+      reconnected: x1.connections - x0.connections,
+      datagramsOut: x1.datagramsOut - x0.datagramsOut,
+      sendErrors: x1.sendErrors - x0.sendErrors,
+      ...output(outBare),
+      cpuPct: round(cpuPct, 2),
+      cpuPctPerMbps: round(cpuPct / mbps, 3),
+      sender: sender(a.sndBare, b.sndBare),
+      network: network.oursBare,
+    };
+  }
+
   const num = (x: unknown): number => (typeof x === 'number' ? x : NaN);
   const ratio = (x: unknown, y: unknown, digits = 2): number | null => {
     const r = num(x) / num(y);
@@ -753,31 +841,44 @@ function analyseWindow(a: Snapshot, b: Snapshot, rx: ReceiverResult, o: { pacing
   };
   // Two views of the same loss, compared each on its own: SRT packets given up on, and the CC errors they left in the TS.
   const unrecoveredMet = num(ours.droppedTooLate) <= num(peer.droppedTooLate) && num(ours.ccErrors) <= num(peer.ccErrors);
-  const cpuRatio = ratio(ours.dataPlaneCpuPctPerMbps, peer.cpuPctPerMbps);
+  // CPU: judged on ours-bare, the same job as srt-live-transmit's (SRT in, UDP out), whole process for whole process.
+  const cpuRatio = ratio(bare.cpuPctPerMbps, peer.cpuPctPerMbps);
   return {
     windowS: round(wallS, 2),
     hostBusyPct: round(((b.host.busy - a.host.busy) / (b.host.total - a.host.total)) * 100, 1),
     hostStealPct: round(((b.host.steal - a.host.steal) / (b.host.total - a.host.total)) * 100, 1),
     receiverRoleCpuPct: rx.cpuPct,
-    /** CPU % of every process of the bench over the window: the load both receivers shared. */
+    /** CPU % of every process of the bench over the window: the load all receivers shared. */
     processCpuPct: Object.fromEntries(Object.keys(b.procs).map((k) => [k, round(((b.procs[k] - (a.procs[k] ?? NaN)) / wallS) * 100, 1)])),
     receiverRoleBufferBytes: rx.recvBufferBytes,
     roomcast: ours,
     libsrt: peer,
+    oursBare: bare,
     ratios: {
       overhead: ratio(ours.overheadPct, peer.overheadPct),
       e2eP50: ratio(ours.e2eP50Ms, peer.e2eP50Ms),
       e2eMinusPacingP50: ratio(ours.e2eMinusPacingP50Ms, peer.e2eP50Ms),
-      cpuPerMbpsDataPlane: cpuRatio,
+      /** ours-bare ÷ libsrt, whole process ÷ whole process, per output Mbit/s: what the CPU target is judged on. */
+      cpuPerMbpsBare: cpuRatio,
+      /** The headend's data-plane thread: SRT + TS inspection + PCR pacing + RTP packing. */
+      cpuPerMbpsDataPlane: ratio(ours.dataPlaneCpuPctPerMbps, peer.cpuPctPerMbps),
       cpuPerMbpsProcess: ratio(ours.cpuPctPerMbps, peer.cpuPctPerMbps),
+      bareOverhead: ratio(bare.overheadPct, peer.overheadPct),
+      bareE2eP50: ratio(bare.e2eP50Ms, peer.e2eP50Ms),
     },
     targets: {
       unrecovered: {
         target: TARGET.unrecovered,
-        value: `dropped ${String(ours.droppedTooLate)} vs ${String(peer.droppedTooLate)}, CC errors ${String(ours.ccErrors)} vs ${String(peer.ccErrors)}`,
+        value:
+          `headend dropped ${String(ours.droppedTooLate)} vs libsrt ${String(peer.droppedTooLate)}, CC errors ${String(ours.ccErrors)} vs ${String(peer.ccErrors)} ` +
+          `(ours-bare dropped ${String(bare.droppedTooLate)}, CC errors ${String(bare.ccErrors)})`,
         met: unrecoveredMet,
       },
-      cpuPerMbps: { target: `data-plane thread ≤ ${TARGET.cpuPerMbpsVsLibsrt}× libsrt`, value: cpuRatio, met: cpuRatio !== null && cpuRatio <= TARGET.cpuPerMbpsVsLibsrt },
+      cpuPerMbps: {
+        target: `ours-bare process ≤ ${TARGET.cpuPerMbpsVsLibsrt}× srt-live-transmit process, per output Mbit/s`,
+        value: cpuRatio,
+        met: cpuRatio !== null && cpuRatio <= TARGET.cpuPerMbpsVsLibsrt,
+      },
     },
   };
 }
@@ -838,7 +939,13 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
     removeWork();
     throw e;
   }
-  const files = { status: join(work, 'status.json'), ls: join(work, 'libsrt-rx.json'), sndHe: join(work, 'sender-roomcast.json'), sndLs: join(work, 'sender-libsrt.json') };
+  const files = {
+    status: join(work, 'status.json'),
+    ls: join(work, 'libsrt-rx.json'),
+    sndHe: join(work, 'sender-roomcast.json'),
+    sndLs: join(work, 'sender-libsrt.json'),
+    sndBare: join(work, 'sender-ours-bare.json'),
+  };
   const procs: Proc[] = [];
   const start = (name: string, ns: string, argv: string[], stdio: Parameters<BenchNet['spawn']>[2] = { stdio: ['ignore', 'pipe', 'pipe'] }): Proc => {
     const child = net.spawn(ns, argv, stdio);
@@ -859,8 +966,13 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
     const srtOpts = `latency=${o.latencyMs}`;
     log(`srt: RTT ${o.rttMs} ms (relays), latency ${o.latencyMs} ms, loss ${o.lossPct.join(', ')} %, ${o.warmupS} s warm-up + ${o.seconds} s window each`);
 
-    // rx: the receiver role, the headend, libsrt's receiver.
-    const recv = start('receiver role', net.rx, [process.execPath, THIS_FILE, '--receiver', '--group', GROUP, '--group-port', String(GROUP_PORT), '--udp-port', String(LS_OUT_PORT), '--max-seconds', String(totalS + 60)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // rx: the receiver role, the headend, libsrt's receiver, ours-bare.
+    const recv = start(
+      'receiver role',
+      net.rx,
+      [process.execPath, THIS_FILE, '--receiver', '--group', GROUP, '--group-port', String(GROUP_PORT), '--udp-port', String(LS_OUT_PORT), '--bare-port', String(BARE_OUT_PORT), '--max-seconds', String(totalS + 60)],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     const next = lineWaiter(recv.child);
     await next((l) => l === 'ready', 10_000, 'receiver role').catch((e: Error) => {
       throw new Error(`${e.message}: ${recv.err().trim()}`);
@@ -878,6 +990,26 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
       'srt-live-transmit', '-f', '-s', '100', '-pf', 'json', '-statsout', files.ls, '-loglevel', 'error',
       `srt://:${LS_SRT_PORT}?mode=listener&${srtOpts}`, `udp://127.0.0.1:${LS_OUT_PORT}`,
     ]);
+    // ours-bare: the headend's SRT listener code alone, with the headend's stream id, latency and address.
+    const bare = start(
+      'srt-bare-rx (ours-bare)',
+      net.rx,
+      [
+        process.execPath, SRT_BARE_RX_PATH, '--address', rxAddr, '--port', String(BARE_SRT_PORT), '--latency', String(o.latencyMs),
+        '--out-port', String(BARE_OUT_PORT), '--stream-id', STREAM_ID, '--max-seconds', String(totalS + 60),
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    bare.child.stdin!.on('error', () => undefined); // it died: anyDied() reports it
+    const bareOut = lineWaiter(bare.child);
+    await bareOut((l) => l === 'ready', 10_000, 'srt-bare-rx').catch((e: Error) => {
+      throw new Error(`${e.message}: ${bare.err().trim()}`);
+    });
+    const bareStats = async (): Promise<BareRxStats | null> => {
+      if (bare.child.exitCode !== null || bare.child.signalCode !== null) return null;
+      bare.child.stdin!.write('stats\n');
+      return JSON.parse(await bareOut((l) => l.startsWith('{"type":"stats"'), 5000, 'srt-bare-rx stats')) as BareRxStats;
+    };
     // The headend is listening once its channel reports.
     for (const until = Date.now() + 15_000; ; await sleep(200)) {
       const d = anyDied();
@@ -889,7 +1021,12 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
     // tx: loss rules (none yet), relays, senders, ffmpeg, stamper.
     await setLoss(net, 0, work);
     const oneWay = String(o.rttMs / 2);
-    for (const [name, lport, port] of [['relay (roomcast)', HE_RELAY_PORT, HE_SRT_PORT], ['relay (libsrt)', LS_RELAY_PORT, LS_SRT_PORT]] as const) {
+    const relays = [
+      ['relay (roomcast)', HE_RELAY_PORT, HE_SRT_PORT],
+      ['relay (libsrt)', LS_RELAY_PORT, LS_SRT_PORT],
+      ['relay (ours-bare)', BARE_RELAY_PORT, BARE_SRT_PORT],
+    ] as const;
+    for (const [name, lport, port] of relays) {
       const r = start(name, net.tx, [process.execPath, SRT_RELAY_PATH, `127.0.0.1:${lport}`, net.txAddress, `${rxAddr}:${port}`, oneWay, String(totalS + 60)]);
       await lineWaiter(r.child)((l) => l === 'ready', 10_000, name);
     }
@@ -902,36 +1039,41 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
       );
     const sndHe = sender('srt-live-transmit (sender → roomcast)', HE_RELAY_PORT, files.sndHe);
     const sndLs = sender('srt-live-transmit (sender → libsrt)', LS_RELAY_PORT, files.sndLs);
+    const sndBare = sender('srt-live-transmit (sender → ours-bare)', BARE_RELAY_PORT, files.sndBare);
     const ffmpegArgv = [
       'ffmpeg', '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', source,
       '-c', 'copy', '-f', 'mpegts', '-muxrate', String(MUXRATE_BPS), '-pcr_period', '20', '-flush_packets', '1', '-',
     ];
     const ff = start('ffmpeg', net.tx, ffmpegArgv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    // The stamper reads ffmpeg's stdout and writes to both senders' stdin (fd 3, 4); the parent keeps no copy.
-    const stamper = start('stamper', net.tx, [process.execPath, STAMPER_PATH], { stdio: [ff.child.stdout!, 'pipe', 'pipe', sndHe.child.stdin!, sndLs.child.stdin!] });
+    // The stamper reads ffmpeg's stdout and writes to the three senders' stdin (fd 3, 4, 5); the parent keeps no copy.
+    const senders = [sndHe, sndLs, sndBare];
+    const stamper = start('stamper', net.tx, [process.execPath, STAMPER_PATH, String(senders.length)], {
+      stdio: [ff.child.stdout!, 'pipe', 'pipe', ...senders.map((x) => x.child.stdin!)],
+    });
     ff.child.stdout!.destroy();
-    sndHe.child.stdin!.destroy();
-    sndLs.child.stdin!.destroy();
+    for (const x of senders) x.child.stdin!.destroy();
     const stamperOut = lineWaiter(stamper.child);
     await stamperOut((l) => l === 'ready', 10_000, 'stamper');
 
-    // Both paths up: the headend's channel ok, libsrt receiving, both outputs reaching the receiver role.
+    // All paths up: the headend's channel ok, libsrt and ours-bare receiving, every output reaching the receiver role.
     const upSince = Date.now();
     for (;;) {
       const d = anyDied();
       if (d) throw new Error(d);
-      const [s, l, c] = await Promise.all([readStatus(files.status), lastSrtStats(files.ls), ask('count', 'count')]);
+      const [s, l, x, c] = await Promise.all([readStatus(files.status), lastSrtStats(files.ls), bareStats(), ask('count', 'count')]);
       const packets = c.packets as number[];
-      if (s?.state === 'ok' && s.inputBitrateBps > MUXRATE_BPS * 0.75 && l && l.recv.packets > 500 && packets.every((n) => n > 20_000)) break;
+      if (s?.state === 'ok' && s.inputBitrateBps > MUXRATE_BPS * 0.75 && l && l.recv.packets > 500 && x?.connected && x.packetsReceived > 500 && packets.every((n) => n > 20_000)) break;
       if (Date.now() - upSince > UP_TIMEOUT_MS) {
         throw new Error(
-          `not both paths up after ${UP_TIMEOUT_MS / 1000} s: headend ${s ? `${s.state} ${Math.round(s.inputBitrateBps / 1e3)} kbit/s` : 'no status'}, libsrt ${l ? `${l.recv.packets} packets` : 'no stats'}, ` +
-            `TS packets out ${packets.join(' / ')}; headend: ${he.err().trim().slice(-300) || heOut().trim().slice(-300)}`,
+          `not all paths up after ${UP_TIMEOUT_MS / 1000} s: headend ${s ? `${s.state} ${Math.round(s.inputBitrateBps / 1e3)} kbit/s` : 'no status'}, libsrt ${l ? `${l.recv.packets} packets` : 'no stats'}, ` +
+            `ours-bare ${x ? `${x.connected ? 'connected' : 'not connected'}, ${x.packetsReceived} packets` : 'no stats'}, ` +
+            `TS packets out (${RECEIVERS.join(' / ')}) ${packets.join(' / ')}; headend: ${he.err().trim().slice(-300) || heOut().trim().slice(-300)}; ours-bare: ${bare.err().trim().slice(-300)}`,
         );
       }
       await sleep(500);
     }
-    log(`srt: both paths up after ${((Date.now() - upSince) / 1000).toFixed(1)} s`);
+    log(`srt: all three paths up after ${((Date.now() - upSince) / 1000).toFixed(1)} s`);
+    const snapSources: SnapshotSources = { files, hePid: he.child.pid!, lsPid: ls.child.pid!, barePid: bare.child.pid!, bareStats };
 
     for (const loss of o.lossPct) {
       const perMille = Math.round(loss * 10);
@@ -940,7 +1082,7 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
       await sleep(o.warmupS * 1000);
       const d0 = anyDied();
       if (d0) throw new Error(d0);
-      const a = await snapshot(net, files, he.child.pid!, ls.child.pid!, procs);
+      const a = await snapshot(net, snapSources, procs);
       recv.child.stdin!.write('start\n');
       const endAt = performance.now() + o.seconds * 1000;
       while (performance.now() < endAt) {
@@ -949,13 +1091,15 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
         if (d) throw new Error(`${loss} % window: ${d}`);
       }
       const rx = (await ask('stop', 'result')) as unknown as ReceiverResult;
-      const b = await snapshot(net, files, he.child.pid!, ls.child.pid!, procs);
+      const b = await snapshot(net, snapSources, procs);
       const w: Record<string, unknown> = { lossPct: loss, ...analyseWindow(a, b, rx, { pacingDelayMs: o.pacingDelayMs, hePid: he.child.pid! }) };
       windows.push(w);
       const r = w.roomcast as Record<string, unknown>;
       const p = w.libsrt as Record<string, unknown>;
+      const x = w.oursBare as Record<string, unknown>;
       log(
-        `srt: ${loss} %: roomcast lost ${String(r.lost)} retx ${String(r.retransmitted)} dropped ${String(r.droppedTooLate)} CC ${String(r.ccErrors)} e2e p50 ${String(r.e2eP50Ms)} ms cpu ${String(r.dataPlaneCpuPct)}% | ` +
+        `srt: ${loss} %: headend lost ${String(r.lost)} retx ${String(r.retransmitted)} dropped ${String(r.droppedTooLate)} CC ${String(r.ccErrors)} e2e p50 ${String(r.e2eP50Ms)} ms cpu ${String(r.dataPlaneCpuPct)}% (thread) | ` +
+          `ours-bare lost ${String(x.lost)} retx ${String(x.retransmitted)} dropped ${String(x.droppedTooLate)} CC ${String(x.ccErrors)} e2e p50 ${String(x.e2eP50Ms)} ms cpu ${String(x.cpuPct)}% | ` +
           `libsrt lost ${String(p.lost)} retx ${String(p.retransmitted)} dropped ${String(p.droppedTooLate)} CC ${String(p.ccErrors)} e2e p50 ${String(p.e2eP50Ms)} ms cpu ${String(p.cpuPct)}%`,
       );
     }
@@ -970,12 +1114,18 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
       stamper.child.kill('SIGTERM');
       stamperStop = await stamperOut((l) => l.startsWith('{'), 5000, 'stamper counters').catch(() => '{}');
     }
+    // ours-bare's own last word: its cumulative counters, on SIGTERM.
+    let bareStop = '{}';
+    if (bare.child.exitCode === null && bare.child.signalCode === null) {
+      bare.child.kill('SIGTERM');
+      bareStop = await bareOut((l) => l.startsWith('{"type":"final"'), 5000, 'srt-bare-rx final stats').catch(() => '{}');
+    }
     const stops: Record<string, string> = {};
     for (const p of [...procs].reverse()) stops[p.name] = await stopChild(p.child, STOP_TIMEOUT_MS);
     return {
       name: 'srt',
       input: `${source} (${SOURCE_SECONDS} s H.264 720p25 GOP 50 ~5 Mbit/s + AAC), looped live by ffmpeg -re -c copy -muxrate ${MUXRATE_BPS / 1e6} Mbit/s; null packets → stamps (PID 0x1FF0)`,
-      network: `tx → rx over one veth pair; relay ${o.rttMs / 2} ms each way (RTT ${o.rttMs} ms); nftables random drop both ways on tx eth0, per path`,
+      network: `tx → rx over one veth pair; relay ${o.rttMs / 2} ms each way (RTT ${o.rttMs} ms); nftables random drop both ways on tx eth0, per path (3 paths)`,
       versions: {
         libsrt: version('srt-live-transmit', ['-version'], /SRT Library version: (\S+)/),
         ffmpeg: version('ffmpeg', ['-version'], /ffmpeg version (\S+)/),
@@ -986,11 +1136,15 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
         counters: 'each receiver\'s own: headend status.json channels[0].input.source.srtPackets* (1-s snapshots, window ± ~1 s), libsrt -f -pf json stats (cumulative, every 100 packets); overhead = retransmitted ÷ received',
         unrecovered: 'dropped too late (the receiver\'s counter, SRT packets) + TS CC errors at its output (core/mpegts/inspector.ts in the receiver role); stamp packets missing at the output as an exact cross-check',
         e2e: 'CLOCK_MONOTONIC at the receiver role − stamp written by the stamper before the libsrt senders (every replaced null packet); the headend\'s includes pacingDelayMs and the PCR re-timing',
-        cpu: 'utime+stime ÷ wall over the window (100 % = one core) ÷ TS Mbit/s out; headend: whole process and its busiest non-main thread (the data-plane worker); srt-live-transmit: whole process',
+        cpu:
+          'utime+stime ÷ wall over the window (100 % = one core) ÷ TS Mbit/s out; srt-live-transmit and ours-bare: whole process (the target: ours-bare ÷ libsrt); ' +
+          'headend: whole process and its busiest non-main thread (the data-plane worker, which also inspects the TS, paces by PCR and packs RTP)',
+        oursBare: `bench/srt-bare-rx.ts: headend/dataplane/srt.ts srtEndpoint() listener (stream id ${JSON.stringify(STREAM_ID)}, latency, 8 MiB receive buffer as the headend's) → one UDP datagram per payload to 127.0.0.1:${BARE_OUT_PORT}, as srt-live-transmit → udp://`,
       },
       targets: TARGET,
       windows,
       stamper: JSON.parse(stamperStop) as Record<string, unknown>,
+      oursBareFinal: JSON.parse(bareStop) as Record<string, unknown>,
       headendLog: heLog,
       stops,
     };
@@ -1018,6 +1172,7 @@ export function formatSrt(r: Record<string, unknown>): string {
   const v = r.versions as Record<string, string>;
   lines.push(`srt: ${String(r.input)}`);
   lines.push(`  ${String(r.network)}; latency ${String(cfg.latencyMs)} ms on all ends; headend pacingDelayMs ${String(cfg.pacingDelayMs)}; libsrt ${v.libsrt}, ffmpeg ${v.ffmpeg}, node ${v.node}, ${String(cfg.cores)} cores`);
+  lines.push('  receivers: headend = the product (SRT → TS inspection → PCR pacer → RTP); ours-bare = the same SRT receiver alone → UDP; libsrt = srt-live-transmit → UDP');
   const cols: [string, string, number][] = [
     ['loss', '', 5],
     ['receiver', '', 9],
@@ -1039,17 +1194,23 @@ export function formatSrt(r: Record<string, unknown>): string {
     ['%/Mbps', 'cpuPctPerMbps', 7],
   ];
   lines.push('  ' + cols.map(([h, , w], i) => (i < 2 ? h.padEnd(w) : h.padStart(w))).join(' '));
+  const rows = [
+    ['roomcast', 'headend'],
+    ['oursBare', 'ours-bare'],
+    ['libsrt', 'libsrt'],
+  ] as const;
   for (const w of (r.windows as Record<string, unknown>[]) ?? []) {
-    for (const name of ['roomcast', 'libsrt'] as const) {
-      const x = { ...(w[name] as Record<string, unknown>) };
+    for (const [key, name] of rows) {
+      const x = { ...((w[key] as Record<string, unknown> | undefined) ?? { error: 'not measured' }) };
       const net = x.network as { toReceiverPct: number; toSenderPct: number } | undefined;
       x.netLoss = net ? `${net.toReceiverPct}/${net.toSenderPct}` : '—';
       x.sndOverhead = (x.sender as { overheadPct: number } | null)?.overheadPct;
-      if (name === 'roomcast') {
+      if (key === 'roomcast') {
+        // Its data-plane thread: SRT and also TS inspection, PCR pacing, RTP packing.
         x.cpuPct = `${String(x.dataPlaneCpuPct)}`;
         x.cpuPctPerMbps = `${String(x.dataPlaneCpuPctPerMbps)}`;
       }
-      const first = name === 'roomcast' ? `${String(w.lossPct)} %` : '';
+      const first = key === 'roomcast' ? `${String(w.lossPct)} %` : '';
       if (x.error) {
         lines.push(`  ${first.padEnd(5)} ${name.padEnd(9)} FAILED: ${String(x.error)}`);
         continue;
@@ -1061,8 +1222,12 @@ export function formatSrt(r: Record<string, unknown>): string {
     const ours = w.roomcast as Record<string, unknown>;
     const prod = ours.product as Record<string, unknown> | undefined;
     lines.push(
-      `        ours/libsrt: overhead ${ra.overhead ?? '—'}×, e2e p50 ${ra.e2eP50 ?? '—'}× (without the ${String(cfg.pacingDelayMs)} ms pacing delay ${ra.e2eMinusPacingP50 ?? '—'}×), ` +
-        `CPU/Mbps ${ra.cpuPerMbpsDataPlane ?? '—'}× (data-plane thread; whole process ${String(ours.cpuPct)} % → ${ra.cpuPerMbpsProcess ?? '—'}×)`,
+      `        CPU/Mbps vs libsrt: ours-bare ${ra.cpuPerMbpsBare ?? '—'}× (whole process each, SRT in → UDP out: the target's figure); ` +
+        `headend data-plane thread ${ra.cpuPerMbpsDataPlane ?? '—'}× (includes TS inspection, PCR pacing, RTP packing), whole headend ${String(ours.cpuPct)} % → ${ra.cpuPerMbpsProcess ?? '—'}×`,
+    );
+    lines.push(
+      `        ours/libsrt: overhead headend ${ra.overhead ?? '—'}×, ours-bare ${ra.bareOverhead ?? '—'}×; e2e p50 headend ${ra.e2eP50 ?? '—'}× ` +
+        `(without the ${String(cfg.pacingDelayMs)} ms pacing delay ${ra.e2eMinusPacingP50 ?? '—'}×), ours-bare ${ra.bareE2eP50 ?? '—'}×`,
     );
     lines.push(`        targets: ${Object.entries(t).map(([k, x]) => `${k} ${String(x.value)} (${x.target}) ${x.met ? 'met' : 'MISSED'}`).join('; ')}`);
     if (prod) {
@@ -1082,7 +1247,10 @@ export function formatSrt(r: Record<string, unknown>): string {
     '  (received/lost/retx/dropped: SRT packets of 1316 bytes, each receiver\'s own counters; ovh = retx ÷ received; snd ovh = its libsrt sender\'s retransmitted ÷ sent; net drop % = nftables to receiver / to sender;',
   );
   lines.push(
-    '   CC err / stamp miss: at the receiver\'s TS output; e2e: stamp → output, ms (the headend\'s includes its pacing delay); RTT as the receiver reports it; CPU %: one core = 100, headend = its data-plane thread)',
+    '   CC err / stamp miss: at the receiver\'s TS output; e2e: stamp → output, ms (the headend\'s includes its pacing delay); RTT as the receiver reports it;',
+  );
+  lines.push(
+    '   CPU %: one core = 100; headend = its data-plane thread (SRT + TS inspection + PCR pacing + RTP packing), ours-bare and libsrt = whole process, the same job)',
   );
   const st = r.stamper as Record<string, unknown> | undefined;
   if (st && Object.keys(st).length) lines.push(`  stamper (PCR pacing of the source, whole run): ${Object.entries(st).map(([k, x]) => `${k} ${String(x)}`).join(', ')}`);
