@@ -474,6 +474,57 @@ export function psiWritePmt(buf: Uint8Array, off: number, pmt: Omit<Pmt, 'curren
   return finishSection(buf, off, p);
 }
 
+/**
+ * A DVB string for a descriptor (EN 300 468 Annex A.2): printable ASCII as
+ * is (the default table agrees with it there), anything else UTF-8 behind
+ * the 0x15 selector; cut to `max` bytes on a character boundary.
+ */
+export function dvbStringBytes(s: string, max: number): Buffer {
+  if (/^[\x20-\x7e]*$/.test(s)) return Buffer.from(s.slice(0, max), 'latin1');
+  let utf8 = Buffer.from(s, 'utf8');
+  if (utf8.length > max - 1) {
+    let end = max - 1;
+    while (end > 0 && (utf8[end] & 0xc0) === 0x80) end--; // not inside a character
+    utf8 = utf8.subarray(0, end);
+  }
+  return Buffer.concat([Buffer.from([0x15]), utf8]);
+}
+
+/**
+ * Write a one-section SDT actual (EN 300 468 §5.2.3) with one service and
+ * its service_descriptor (§6.2.33): running, not scrambled, no EIT.
+ * Returns its length; `buf` needs 24 + the two names' bytes.
+ */
+export function psiWriteSdt(
+  buf: Uint8Array,
+  off: number,
+  sdt: { transportStreamId: number; originalNetworkId: number; versionNumber: number; serviceId: number; serviceType: number; provider: Buffer; name: Buffer },
+): number {
+  writeLongHeader(buf, off, TableId.SDT_ACTUAL, sdt.transportStreamId, sdt.versionNumber);
+  buf[off + 1] = 0xf0; // section_syntax_indicator 1, reserved_future_use 1, reserved 11
+  buf[off + 8] = sdt.originalNetworkId >> 8;
+  buf[off + 9] = sdt.originalNetworkId & 0xff;
+  buf[off + 10] = 0xff; // reserved_future_use
+  let p = off + 11;
+  const dLen = 3 + sdt.provider.length + sdt.name.length;
+  buf[p] = sdt.serviceId >> 8;
+  buf[p + 1] = sdt.serviceId & 0xff;
+  buf[p + 2] = 0xfc; // reserved_future_use, EIT_schedule_flag 0, EIT_present_following_flag 0
+  const loop = 2 + dLen;
+  buf[p + 3] = (4 << 5) | ((loop >> 8) & 0x0f); // running_status 4 (running), free_CA_mode 0
+  buf[p + 4] = loop & 0xff;
+  p += 5;
+  buf[p] = DESCRIPTOR_SERVICE;
+  buf[p + 1] = dLen;
+  buf[p + 2] = sdt.serviceType;
+  buf[p + 3] = sdt.provider.length;
+  buf.set(sdt.provider, p + 4);
+  buf[p + 4 + sdt.provider.length] = sdt.name.length;
+  buf.set(sdt.name, p + 5 + sdt.provider.length);
+  p += 2 + dLen;
+  return finishSection(buf, off, p);
+}
+
 /** TS packets needed for a section of `sectionLen` bytes (1 pointer_field byte + 184-byte payloads). */
 export function psiPacketCount(sectionLen: number): number {
   return Math.ceil((sectionLen + 1) / (TS_PACKET_SIZE - 4));

@@ -26,7 +26,7 @@
  */
 import { ContinuityRestamper } from './continuity.js';
 import { TS_PACKET_SIZE, TsPid, tsPayloadUnitStartIndicator, tsPid } from './packet.js';
-import { psiPacketCount, psiPacketize, psiWritePat, psiWritePmt, type Pmt } from './psi.js';
+import { dvbStringBytes, psiPacketCount, psiPacketize, psiWritePat, psiWritePmt, psiWriteSdt, type Pmt } from './psi.js';
 import type { TsPacketSink } from './sink.js';
 
 /** ISO/IEC 13818-1 Table 2-34 and ETSI EN 300 468 practice. */
@@ -40,7 +40,20 @@ export interface RemuxOptions {
   pmtPid?: number;
   transportStreamId?: number;
   firstEsPid?: number;
+  /**
+   * The service as the guide should show it: our own SDT (EN 300 468) with
+   * this name, for `programNumber`, in place of the input's — whose
+   * service_id is the encoder's, not ours, and whose name is whatever the
+   * encoder was set to. Without it the input's SDT passes as it is.
+   */
+  service?: { name: string; provider?: string };
 }
+
+/** ETSI TS 101 162: original_network_id 0xFF01 is for private temporary use (a network of our own). */
+const PRIVATE_ONID = 0xff01;
+/** service_type 0x01: digital television (EN 300 468 Table 87), what every receiver lists. */
+const SERVICE_TYPE_TV = 0x01;
+const SERVICE_NAME_MAX = 64;
 
 export class OutputRemux implements TsPacketSink {
   readonly counters = {
@@ -72,6 +85,9 @@ export class OutputRemux implements TsPacketSink {
   /** Our PAT/PMT packets are copies of one template: they get running counters here (the restamper then offsets them like any PID). */
   private patCc = 0;
   private pmtCc = 0;
+  /** Our SDT (one packet), or null to pass the input's. */
+  private readonly sdtPacket: Buffer | null = null;
+  private sdtCc = 0;
 
   constructor(
     out: TsPacketSink,
@@ -85,6 +101,20 @@ export class OutputRemux implements TsPacketSink {
     this.nextPid = this.firstEsPid;
     this.map[TsPid.NULL] = TsPid.NULL;
     this.buildPat();
+    if (o.service) {
+      const sec = Buffer.alloc(256);
+      const len = psiWriteSdt(sec, 0, {
+        transportStreamId: this.tsid,
+        originalNetworkId: PRIVATE_ONID,
+        versionNumber: 0,
+        serviceId: this.programNumber,
+        serviceType: SERVICE_TYPE_TV,
+        provider: dvbStringBytes(o.service.provider ?? 'Roomcast', 32),
+        name: dvbStringBytes(o.service.name, SERVICE_NAME_MAX),
+      });
+      this.sdtPacket = Buffer.alloc(TS_PACKET_SIZE);
+      psiPacketize(sec, 0, len, TsPid.SDT, 0, this.sdtPacket, 0);
+    }
   }
 
   /** The PMT we send now (null before the first input's PMT). */
@@ -162,6 +192,16 @@ export class OutputRemux implements TsPacketSink {
         }
         continue;
       }
+      if (pid === TsPid.SDT && this.sdtPacket) {
+        // Ours in place of the first packet of each of their SDT sections (at their cadence); the rest of theirs is dropped.
+        if ((out[s + 1] & 0x40) === 0) continue;
+        this.counters.psiReplaced++;
+        this.sdtPacket.copy(out, d);
+        out[d + 3] = (out[d + 3] & 0xf0) | this.sdtCc;
+        this.sdtCc = (this.sdtCc + 1) & 0x0f;
+        n++;
+        continue;
+      }
       const outPid = map[pid];
       if (outPid < 0) {
         this.counters.packetsDropped++;
@@ -207,7 +247,12 @@ export class OutputRemux implements TsPacketSink {
       b[o + 3] = (b[o + 3] & 0xf0) | this.pmtCc;
       this.pmtCc = (this.pmtCc + 1) & 0x0f;
     }
-    return b;
+    if (!this.sdtPacket) return b;
+    // The service's name goes with the PAT and PMT at a switch: a receiver that starts there has it at once.
+    const sdt = Buffer.from(this.sdtPacket);
+    sdt[3] = (sdt[3] & 0xf0) | this.sdtCc;
+    this.sdtCc = (this.sdtCc + 1) & 0x0f;
+    return Buffer.concat([b, sdt]);
   }
 
   private buildPat(): void {

@@ -180,7 +180,7 @@ export class ChannelPipeline {
         }
       },
     };
-    this.remux = new OutputRemux(onAir);
+    this.remux = new OutputRemux(onAir, { service: { name: cfg.name } });
     this.inputs = cfg.inputs.map((src, i) => this.runner(i, src, i === 0 ? 'primary' : `backup ${i}`));
     this.active = this.inputs[0];
   }

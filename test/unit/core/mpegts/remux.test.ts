@@ -1,4 +1,8 @@
 import t from 'tap';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { readFixture } from '../../../fixtures/ts-fixtures.js';
 import { ffmpegDecodeErrors, strictCcErrors } from '../../../helpers/agent-stb-ts.js';
 import { OutputRemux } from '../../../../core/mpegts/remux.js';
@@ -181,3 +185,51 @@ t.test('a PMT longer than one packet: ours goes out whole, the packets around it
   t.same(markers, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'video packets in order, none lost or doubled');
   t.same(strictCcErrors(out), []);
 });
+
+t.test('service: our SDT names the channel for our program number, at the input\'s SDT cadence and at each switch; ffprobe reads it', async (t) => {
+  const a = readFixture('h264-aac-1s-gop');
+  const c = collector();
+  const r = new OutputRemux(c.sink, { service: { name: 'Canal Fünf — Nachrichten' } });
+  const { pmt, pmtPid } = pmtOf(a);
+  const inSdts = packetsOf(a, 0x11).filter((o) => tsPayloadUnitStartIndicator(a, o)).length;
+  r.switchInput(pmt, pmtPid);
+  r.writePackets(a, 0, a.length / P);
+  const out = c.bytes();
+  const ins = new TsInspector();
+  ins.writePackets(out, 0, out.length / P);
+  t.equal(ins.serviceName, 'Canal Fünf — Nachrichten', 'the inspector finds our name for the selected program (UTF-8 behind 0x15)');
+  t.equal(ins.counters.ccErrors, 0);
+  t.equal(packetsOf(out, 0x11).length, inSdts + 1, `one SDT packet per input SDT section (${inSdts}) plus one at the switch`);
+  const file = join(await mkdtemp(join(tmpdir(), 'roomcast-sdt-')), 'out.ts');
+  t.teardown(() => rm(dirname(file), { recursive: true, force: true }));
+  await writeFile(file, out);
+  const probe = await new Promise<string>((resolve) =>
+    execFile('ffprobe', ['-v', 'error', '-show_entries', 'program=program_id:program_tags=service_name,service_provider', '-of', 'compact', file], { timeout: 20_000 }, (_e, o) => resolve(String(o))),
+  );
+  t.match(probe, /program_id=1\|.*service_name=Canal Fünf — Nachrichten/, `ffprobe: ${probe.trim()}`);
+  t.match(probe, /service_provider=Roomcast/);
+  t.equal(ffmpegDecodeErrors(out), '', 'still decodes');
+
+  // Without `service` the input's SDT passes as it was.
+  const c2 = collector();
+  const r2 = new OutputRemux(c2.sink);
+  r2.switchInput(pmt, pmtPid);
+  r2.writePackets(a, 0, a.length / P);
+  const ins2 = new TsInspector();
+  const out2 = c2.bytes();
+  ins2.writePackets(out2, 0, out2.length / P);
+  t.equal(ins2.serviceName, pmtServiceName(a), 'the encoder\'s own name');
+  t.not(ins2.serviceName, '');
+});
+
+function packetsOf(ts: Buffer, pid: number): number[] {
+  const r: number[] = [];
+  for (let o = 0; o + P <= ts.length; o += P) if (tsPid(ts, o) === pid) r.push(o);
+  return r;
+}
+
+function pmtServiceName(ts: Buffer): string {
+  const ins = new TsInspector();
+  ins.writePackets(ts, 0, ts.length / P);
+  return ins.serviceName;
+}
