@@ -59,7 +59,7 @@ async function fccCounters(he: RunningHeadend): Promise<Record<string, number>> 
 }
 
 /** A client socket that collects RAMS-I messages and burst datagrams. */
-async function client(): Promise<{ sock: dgram.Socket; infos: RamsInformation[]; burst: Buffer[]; burstAt: number[]; close(): void }> {
+async function client(address = '127.0.0.1'): Promise<{ sock: dgram.Socket; infos: RamsInformation[]; burst: Buffer[]; burstAt: number[]; close(): void }> {
   const sock = dgram.createSocket('udp4');
   const infos: RamsInformation[] = [];
   const burst: Buffer[] = [];
@@ -73,7 +73,7 @@ async function client(): Promise<{ sock: dgram.Socket; infos: RamsInformation[];
       burstAt.push(performance.now());
     }
   });
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => sock.bind(0, address, () => r()));
   return { sock, infos, burst, burstAt, close: () => sock.close() };
 }
 
@@ -273,6 +273,35 @@ t.test('a flood of RAMS-R from one client is held to the client budget (bytes pe
   t.ok(c.infos.length < seconds * 50, `refusals are answered sparingly: ${c.infos.length} RAMS-I for ${seconds * 50} requests (${infoBytes} bytes vs ${sentBytes} sent)`);
   const k = await fccCounters(he);
   t.ok(k.rateLimited > 0 || k.burstsReplaced > 0, `limited: ${JSON.stringify(k)}`);
+});
+
+t.test('RAMS-R from many addresses (spoofed sources inside the subnets) is held to the total budget, not only per client', { timeout: 60_000 }, async (t) => {
+  const totalMbps = 2;
+  const depth = 256 * 1024;
+  // Each client alone could take 50 Mbit/s: only fcc.totalMaxMbps can hold the sum.
+  const he = await startHeadend(lineupYaml(`, stbSubnets: [127.0.0.0/8], clientMaxMbps: 50, totalMaxMbps: ${totalMbps}, maxBytesPerRequest: ${depth}`), { args: ['--no-mdns'] });
+  t.teardown(() => he.stop());
+  await he.waitFor((c) => c[0].state === 'ok' && c[0].stream.keyframes >= 2, 20_000, 'the channel');
+  const ch = (await lineup()).channels[0];
+  // Six "STBs" on loopback addresses of their own (127.0.0.0/8 is all local).
+  const clients = await Promise.all([2, 3, 4, 5, 6, 7].map((k) => client(`127.0.0.${k}`)));
+  t.teardown(() => clients.forEach((c) => c.close()));
+  const req = writeRamsRequest({ senderSsrc: 1, mediaSsrc: ch.ssrc! });
+  const seconds = 4;
+  const start = performance.now();
+  for (let i = 0; i < seconds * 25; i++) {
+    for (const c of clients) c.sock.send(req, FCC, '127.0.0.1');
+    await sleep(40);
+  }
+  await sleep(500);
+  const elapsed = (performance.now() - start) / 1000;
+  const got = clients.reduce((a, c) => a + c.burst.reduce((x, d) => x + d.length, 0), 0);
+  // The total bucket's depth is max(maxBytesPerRequest, one second at totalMaxMbps).
+  const bound = Math.max(depth, (totalMbps * 1e6) / 8) + ((totalMbps * 1e6) / 8) * elapsed;
+  t.ok(got <= bound, `all clients together received ${got} bytes of burst in ${elapsed.toFixed(1)} s ≤ depth + ${totalMbps} Mbit/s × time = ${Math.round(bound)}`);
+  t.ok(clients.filter((c) => c.burst.length > 0).length >= 1, 'bursts were served');
+  const k = await fccCounters(he);
+  t.ok((k.rateLimited ?? 0) + (k.burstsReplaced ?? 0) > 0, `limited: ${JSON.stringify(k)}`);
 });
 
 t.test('the API: lineup, playlist, STB reports with schema-checked bodies', { timeout: 60_000 }, async (t) => {
