@@ -15,6 +15,8 @@ import { channelSdp, lineupM3u, channelUrl } from '../core/lineup/playlist.js';
 import { lineupDocument } from '../core/lineup/api.js';
 import { loadLineupFile, resolveStbNetworks } from './config/load.js';
 import { buildApi } from './control/api.js';
+import { openStore, type Store } from './store/db.js';
+import { StoreError } from './store/errors.js';
 import { advertiseHeadend, type HeadendAdvertisement } from './control/mdns.js';
 import { SlateMaker, type SlateFormat } from './slate.js';
 import { createLogger, isLogLevel, type Logger } from './log.js';
@@ -23,8 +25,12 @@ import type { ChannelSnapshot, FccStatus, FromWorker, ToWorker } from './datapla
 
 const USAGE = `Usage: roomcast-headend [options]
 
-  --config FILE       channel lineup (default ./channels.yaml)
-  --data DIR          where SDP files, the playlist and status go (default ./data)
+  --config FILE       headend settings, and the channel lineup imported into the
+                      database on first start (default ./channels.yaml)
+  --data DIR          the database (roomcast.db), SDP files, playlist, status, slates
+                      (default ./data)
+  --import-config     replace the lineup in the database with the channels of
+                      --config (after first start the database holds the lineup)
   --log-level LEVEL   debug | info | warn | error (default info)
   --http-port PORT    the HTTP API (lineup, playlist, STB reports) on headend.interface
                       (default headend.httpPort, 8080)
@@ -84,6 +90,7 @@ async function main(): Promise<number> {
         data: { type: 'string', default: './data' },
         'log-level': { type: 'string', default: 'info' },
         'check-config': { type: 'boolean', default: false },
+        'import-config': { type: 'boolean', default: false },
         'http-port': { type: 'string' },
         'no-mdns': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -128,14 +135,46 @@ async function main(): Promise<number> {
     }
   }
   const dataDir = resolve(args.data ?? './data');
+  // The store (main thread only): the lineup after first start, users, sessions, audit, STB reports.
+  await mkdir(dataDir, { recursive: true });
+  const dbFile = join(dataDir, 'roomcast.db');
+  let store: Store;
+  try {
+    store = openStore(dbFile, { log: (lv, m) => log[lv](m) });
+    const first = store.channels.isEmpty();
+    if (first || args['import-config']) {
+      const channels = cfg.channels;
+      store.transaction(() => {
+        store.channels.replaceAll(channels);
+        store.audit.append({ username: 'system', action: 'lineup.import', target: configFile, detail: { channels: channels.length, why: first ? 'first start' : '--import-config' } });
+      });
+      log.info(`lineup: ${channels.length} channels imported from ${configFile} into ${dbFile}${first ? ' (first start); from now on the database holds the lineup' : ' (--import-config)'}`);
+    } else {
+      cfg = { ...cfg, channels: store.channels.list().map((c) => c.config) };
+      log.info(`lineup: ${cfg.channels.length} channels from ${dbFile} (the database holds the lineup; ${configFile} gives the headend settings — its channels are imported only with --import-config)`);
+    }
+    const admin = await store.users.ensureAdmin(process.env.ROOMCAST_ADMIN_PASSWORD);
+    if (admin.created && admin.password) {
+      // Printed once, here: it is not stored in clear anywhere (only its scrypt hash).
+      log.warn(`first start: user "admin" created with the one-time password ${admin.password} — it must be changed at the first login`);
+    } else if (admin.created) {
+      log.info('first start: user "admin" created with the password from ROOMCAST_ADMIN_PASSWORD — it must be changed at the first login');
+    }
+  } catch (err) {
+    if (err instanceof StoreError) {
+      process.stderr.write(`roomcast-headend: refusing to start.\n${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
   // RFC 3550 §8: a random SSRC per channel, chosen here once so that a
   // restarted worker keeps it and the lineup, SDP and RAMS-R agree on it.
   const ssrcs = new Map<number, number>(cfg.channels.map((c) => [c.number, randomInt(0, 2 ** 32 - 1) >>> 0]));
   await writePlaylists(cfg, dataDir, ssrcs);
-  return run(cfg, dataDir, log, { httpPort, mdns: !args['no-mdns'], ssrcs });
+  return run(cfg, dataDir, log, { httpPort, mdns: !args['no-mdns'], ssrcs, store });
 }
 
-async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPort: number; mdns: boolean; ssrcs: Map<number, number> }): Promise<number> {
+async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPort: number; mdns: boolean; ssrcs: Map<number, number>; store: Store }): Promise<number> {
   const { headend } = cfg;
   const channels = cfg.channels.filter((c) => c.enabled);
   log.info(`roomcast-headend: ${channels.length} channels on interface ${headend.interface} (ttl ${headend.ttl}), ${headend.workers} data-plane worker${headend.workers > 1 ? 's' : ''}; playlist ${join(dataDir, 'playlist.m3u')}`);
@@ -239,6 +278,7 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   const api = buildApi({
     lineup: () => lineupDocument(cfg, { version, ssrcs: o.ssrcs, fccPorts }),
     playlist: () => lineupM3u(cfg.channels),
+    stbs: o.store.stbs,
     log: (level, message) => log[level](message),
   });
   const apiUrl = `http://${headend.interface}:${o.httpPort}/`;
@@ -297,7 +337,13 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
       clearInterval(healthTimer);
       void mdns?.close();
       void api.close();
-      const force = setTimeout(() => resolveExit(0), 3000);
+      let closed = false;
+      const exit = (): void => {
+        if (!closed) o.store.close();
+        closed = true;
+        resolveExit(0);
+      };
+      const force = setTimeout(() => exit(), 3000);
       Promise.all(
         workers.map(
           (w) =>
@@ -308,7 +354,7 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
         ),
       ).then(() => {
         clearTimeout(force);
-        resolveExit(0);
+        exit();
       });
     };
     process.on('SIGINT', () => stop('SIGINT'));

@@ -11,6 +11,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { LineupDocument } from '../../core/lineup/api.js';
+import type { StbRepository } from '../store/stbs.js';
 
 export interface StbReport {
   agentId: string;
@@ -41,8 +42,8 @@ export interface StbRecord extends StbReport {
 export interface ApiOptions {
   lineup(): LineupDocument;
   playlist(): string;
-  /** Most agents remembered; the least recently seen goes first. Default 10 000. */
-  maxAgents?: number;
+  /** Where reports are kept (SQLite: the latest per agent and a bounded history, headend/store/stbs.ts). */
+  stbs: StbRepository;
   log?: (level: 'info' | 'warn', message: string) => void;
 }
 
@@ -111,9 +112,6 @@ const errorSchema = {
 
 export function buildApi(o: ApiOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
-  const maxAgents = o.maxAgents ?? 10_000;
-  const stbs = new Map<string, StbRecord>();
-
   app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
 
   app.get(
@@ -148,21 +146,16 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     { schema: { body: reportBodySchema, response: { 204: { type: 'null' }, '4xx': errorSchema } } },
     async (req, reply) => {
       const r = req.body as StbReport;
-      const prev = stbs.get(r.agentId);
-      if (prev) stbs.delete(r.agentId); // re-inserted at the back: Map order = least recently seen first
-      else if (stbs.size >= maxAgents) stbs.delete(stbs.keys().next().value as string);
-      stbs.set(r.agentId, {
-        ...r,
-        label: r.label ?? null,
-        address: req.ip,
-        lastSeen: new Date().toISOString(),
-        reports: (prev?.reports ?? 0) + 1,
-      });
+      o.stbs.record({ agentId: r.agentId, label: r.label ?? null, ip: req.ip, channel: r.channel, report: r });
       reply.code(204);
     },
   );
 
-  app.get('/api/stbs', async () => ({ stbs: [...stbs.values()].reverse() }));
+  app.get('/api/stbs', async () => ({
+    stbs: o.stbs.list().map(
+      (a): StbRecord => ({ ...(a.report as StbReport), label: a.label, address: a.ip ?? '', lastSeen: new Date(a.lastSeenMs).toISOString(), reports: a.reports }),
+    ),
+  }));
 
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string; validation?: unknown }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;

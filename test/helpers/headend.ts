@@ -34,12 +34,12 @@ export async function tempDir(prefix = 'roomcast-test-'): Promise<string> {
  * Start the headend on `yaml`. `wrap` prefixes the argv (e.g. `ip netns exec NS`).
  * The process is killed at test teardown if the caller forgets.
  */
-export async function startHeadend(yaml: string, opts: { wrap?: string[]; args?: string[] } = {}): Promise<RunningHeadend> {
-  const dataDir = await tempDir();
+export async function startHeadend(yaml: string, opts: { wrap?: string[]; args?: string[]; dataDir?: string; env?: Record<string, string> } = {}): Promise<RunningHeadend> {
+  const dataDir = opts.dataDir ?? (await tempDir());
   const config = join(dataDir, 'channels.yaml');
   await writeFile(config, yaml);
   const argv = [...(opts.wrap ?? []), process.execPath, HEADEND_MAIN, '--config', config, '--data', dataDir, ...(opts.args ?? [])];
-  const env = { ...process.env };
+  const env = { ...process.env, ...(opts.env ?? {}) };
   delete env.NODE_OPTIONS; // tap's loaders are not for the built program
   const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
@@ -85,7 +85,7 @@ export async function runHeadendOnce(yaml: string, args: string[] = []): Promise
   const dataDir = await tempDir();
   const config = join(dataDir, 'channels.yaml');
   await writeFile(config, yaml);
-  const env = { ...process.env };
+  const env = { ...process.env, ...(opts.env ?? {}) };
   delete env.NODE_OPTIONS;
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [HEADEND_MAIN, '--config', config, '--data', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
