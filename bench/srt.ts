@@ -4,8 +4,8 @@
  * loss, the same latency and round trip (STYLE.md §6: figures and ratios
  * against a peer measured in the same run, never timed assertions). Three
  * receivers:
- *   A  the headend (its SRT listener input → TS inspection → PCR pacer →
- *      RTP multicast): the product, for loss, recovery and delay;
+ *   A  the headend (its SRT listener input → TS inspection → output remux →
+ *      PCR pacer → RTP multicast): the product, for loss, recovery and delay;
  *   C  "ours-bare" (bench/srt-bare-rx.ts): the same SRT listener code
  *      (headend/dataplane/srt.ts srtEndpoint(), the headend's stream id,
  *      latency and 8 MiB receive buffer) alone, each delivered payload sent
@@ -17,9 +17,12 @@
  * (GOP 50, ~5 Mbit/s) + AAC file made once by ffmpeg, looped live by
  * `ffmpeg -re -stream_loop -1 -c copy -f mpegts -muxrate 8000000` — whose
  * null packets the stamper (bench/srt-stamp.ts) replaces with time-stamped
- * packets on a private PID. The stamper also re-paces the stream by its PCR
- * (a CBR encoder's output, not ffmpeg's per-frame bursts) and hands the very
- * same bytes, 7 TS packets at a time, to three libsrt senders
+ * packets on a private PID, which it declares in the PMT (stream_type 0x06):
+ * the headend's output remux (core/mpegts/remux.ts) drops PIDs its input's
+ * PMT does not list, and carries this one as an "other" stream on a PID of
+ * its plan (0x102), payload untouched. The stamper also re-paces the stream
+ * by its PCR (a CBR encoder's output, not ffmpeg's per-frame bursts) and
+ * hands the very same bytes, 7 TS packets at a time, to three libsrt senders
  * (`srt-live-transmit -chunk 1316 file://con srt://…caller`: one SRT packet
  * per 7 TS packets), one per receiver.
  *
@@ -56,18 +59,30 @@
  *   - unrecovered: the receiver's "dropped, too late" count (SRT packets),
  *     and at its output, measured by the receiver role with
  *     core/mpegts/inspector.ts: TS CC errors (one per discontinuity), and
- *     stamp packets missing (an exact count of TS packets of the stamp PID,
- *     ~1 in 4 of the stream, that never came out).
+ *     stamp packets missing (an exact count of stamp packets, ~1 in 3 of
+ *     the stream, that never came out). Stamps are known by their content
+ *     (srt-stamp.ts isStamp), on whatever PID the receiver puts them: the
+ *     headend's is its plan's, the others' 0x1FF0; the PID and the
+ *     stream_type the receiver's PMT gives it are printed.
  *   - end-to-end delay: for every stamp packet, its arrival at the receiver
  *     role (process.hrtime, CLOCK_MONOTONIC) − its stamp (the same clock in
  *     the stamper, when it handed the bytes to the senders): sender buffering,
  *     relay, network, the receiver's latency, and its output. For the headend
  *     that includes the PCR pacer's constant pacingDelayMs (default 250, the
  *     product default) and its re-timing of packets to their PCR; "e2e −
- *     pacing" subtracts the configured constant. All outputs are read by the
+ *     pacing" subtracts the configured constant (≈ libsrt's e2e: the pacer
+ *     anchors on the first PCR's arrival, so the source's start-up jitter,
+ *     a few to ~30 ms, stays in it). The channel has no slate: one on the air before the
+ *     caller connects would leave its queued read-ahead ahead of the primary
+ *     as extra constant delay (headendYaml). All outputs are read by the
  *     same process on the same namespace's loopback.
  *   - CPU: utime + stime (/proc/PID/stat) over the window ÷ wall time (100 %
- *     = one core), ÷ the Mbit/s of TS that came out. srt-live-transmit: the
+ *     = one core), ÷ the Mbit/s of SRT payload the receiver was given (the
+ *     stream's 8 Mbit/s): for srt-live-transmit and ours-bare, the TS that
+ *     came out (they pass on all they receive); for the headend, what its SRT
+ *     input delivered (status.json input.bytes over the snapshots' span), as
+ *     its output is the remuxed program, not the same bytes (its own
+ *     PAT/PMT/SDT, PIDs outside the PMT dropped). srt-live-transmit: the
  *     whole process (its receive, TSBPD and main threads). ours-bare: the
  *     whole process too (its main thread and Node's own: GC, libuv), so the
  *     two do the same job — SRT in, UDP out — and ours-bare ÷ libsrt is
@@ -76,7 +91,7 @@
  *     thread "node", so it is taken as the busiest thread other than the
  *     main one (the share of the next busiest is printed, so a doubtful
  *     attribution shows). The data-plane thread does more than receive SRT:
- *     it also inspects the TS, paces it by PCR and packs RTP (FCC is off):
+ *     it also inspects and remuxes the TS, paces it by PCR and packs RTP (FCC is off):
  *     its ratio is kept as the product's figure, not the target's.
  *
  * Caveats:
@@ -106,7 +121,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TsInspector } from '../core/mpegts/inspector.js';
-import { TS_PACKET_SIZE, TS_SYNC_BYTE } from '../core/mpegts/packet.js';
+import { TS_PACKET_SIZE, TS_SYNC_BYTE, tsPid } from '../core/mpegts/packet.js';
 import { createRtpHeader, parseRtpHeader } from '../core/rtp/header.js';
 import type { ChannelSnapshot } from '../headend/dataplane/messages.js';
 import { lineWaiter, stopChild, tail } from './proc.js';
@@ -194,6 +209,10 @@ interface PathState {
   stamps: number;
   stampsMissing: number;
   stampsBackwards: number;
+  /** The PID the stamps come out on (a remux moves them), from the first one; -1 before. */
+  stampPid: number;
+  /** Packets that look like stamps on another PID than stampPid: not counted as stamps. */
+  stampsOtherPid: number;
   lastCounter: number;
   delays: Float64Array;
   nDelays: number;
@@ -213,6 +232,10 @@ export interface ReceiverPathResult {
   stamps: number;
   stampsMissing: number;
   stampsBackwards: number;
+  stampPid: number;
+  /** stream_type the receiver's output PMT gives the stamp PID; -1 when it does not list it. */
+  stampStreamType: number;
+  stampsOtherPid: number;
   delayMs: { n: number; min: number; p50: number; p99: number; max: number; mean: number };
   maxGapMs: number;
 }
@@ -264,6 +287,8 @@ async function receiverMain(argv: string[]): Promise<void> {
     stamps: 0,
     stampsMissing: 0,
     stampsBackwards: 0,
+    stampPid: -1,
+    stampsOtherPid: 0,
     lastCounter: -1,
     delays: new Float64Array(capacity),
     nDelays: 0,
@@ -293,7 +318,14 @@ async function receiverMain(argv: string[]): Promise<void> {
     }
     st.lastArrivalNs = nowNs;
     for (let o = off; o < off + len; o += TS_PACKET_SIZE) {
+      // By content (the headend's remux puts them on a PID of its plan), then kept to the PID of the first.
       if (buf[o] !== TS_SYNC_BYTE || !isStamp(buf, o)) continue;
+      const pid = tsPid(buf, o);
+      if (st.stampPid < 0) st.stampPid = pid;
+      else if (pid !== st.stampPid) {
+        if (recording) st.stampsOtherPid++;
+        continue;
+      }
       const counter = stampCounter(buf, o);
       if (recording) {
         st.stamps++;
@@ -361,7 +393,7 @@ async function receiverMain(argv: string[]): Promise<void> {
     } else if (line === 'start') {
       for (const st of paths) {
         st.datagrams = st.tsBytes = st.malformed = st.rtpLost = 0;
-        st.stamps = st.stampsMissing = st.stampsBackwards = st.nDelays = 0;
+        st.stamps = st.stampsMissing = st.stampsBackwards = st.stampsOtherPid = st.nDelays = 0;
         st.maxGapMs = 0;
         st.cc0 = st.inspector.counters.ccErrors;
       }
@@ -391,6 +423,9 @@ async function receiverMain(argv: string[]): Promise<void> {
             stamps: st.stamps,
             stampsMissing: st.stampsMissing,
             stampsBackwards: st.stampsBackwards,
+            stampPid: st.stampPid,
+            stampStreamType: st.inspector.pmt?.streams.find((x) => x.elementaryPid === st.stampPid)?.streamType ?? -1,
+            stampsOtherPid: st.stampsOtherPid,
             delayMs: { n: d.length, min: round(d[0] ?? NaN), p50: round(pct(d, 50)), p99: round(pct(d, 99)), max: round(d[d.length - 1] ?? NaN), mean: round(sum / d.length) },
             maxGapMs: round(st.maxGapMs),
           };
@@ -638,6 +673,11 @@ function headendYaml(o: { latencyMs: number; pacingDelayMs: number; rxAddress: s
     '    name: SRT bench',
     `    multicast: { group: ${GROUP}, port: ${GROUP_PORT} }`,
     `    source: { type: srt, address: ${o.rxAddress}, port: ${HE_SRT_PORT}, streamId: ${STREAM_ID}, latencyMs: ${o.latencyMs} }`,
+    // No slate: the headend is up seconds before its caller, and a slate on the air by then leaves its
+    // read-ahead (up to pacingDelayMs + 300 ms + a file chunk, queued in the pacer) ahead of the
+    // primary when it returns — the new run is timed after it (pacer.ts startRun) — as a constant
+    // extra delay of 0 … ~0.8 s for the whole run, which is the start-up's, not SRT reception's.
+    '    slate: false',
     '',
   ].join('\n');
 }
@@ -740,9 +780,15 @@ function analyseWindow(a: Snapshot, b: Snapshot, rx: ReceiverResult, o: { pacing
     const others = threads.filter((t) => !t.main);
     const dataPlane = others[0];
     const cpuPct = ((b.heCpuS - a.heCpuS) / wallS) * 100;
-    const mbps = outOurs.outputMbps;
+    // Charged per Mbit/s of SRT payload received (what its SRT input handed the data plane, input.bytes over
+    // the two snapshots' span), as libsrt and ours-bare are: they pass on all they receive, the headend does
+    // not — its output is the remuxed program (its own PAT/PMT/SDT, PIDs outside the PMT dropped) — so its
+    // output rate is not the work it was given.
+    const spanS = (h1.atMs - h0.atMs) / 1000;
+    const mbps = spanS > 0 ? ((h1.input.bytes - h0.input.bytes) * 8) / spanS / 1e6 : NaN;
     ours = {
-      countersSpanS: round((h1.atMs - h0.atMs) / 1000, 2),
+      countersSpanS: round(spanS, 2),
+      inputMbps: round(mbps, 3),
       received,
       lost: d('srtPacketsLost'),
       retransmitted,
@@ -754,6 +800,7 @@ function analyseWindow(a: Snapshot, b: Snapshot, rx: ReceiverResult, o: { pacing
       ...output(outOurs),
       pacingDelayMs: o.pacingDelayMs,
       e2eMinusPacingP50Ms: round(outOurs.delayMs.p50 - o.pacingDelayMs),
+      e2eMinusPacingP99Ms: round(outOurs.delayMs.p99 - o.pacingDelayMs),
       cpuPct: round(cpuPct, 2),
       cpuPctPerMbps: round(cpuPct / mbps, 3),
       dataPlaneCpuPct: dataPlane ? round(dataPlane.cpuPct, 2) : NaN,
@@ -860,7 +907,7 @@ function analyseWindow(a: Snapshot, b: Snapshot, rx: ReceiverResult, o: { pacing
       e2eMinusPacingP50: ratio(ours.e2eMinusPacingP50Ms, peer.e2eP50Ms),
       /** ours-bare ÷ libsrt, whole process ÷ whole process, per output Mbit/s: what the CPU target is judged on. */
       cpuPerMbpsBare: cpuRatio,
-      /** The headend's data-plane thread: SRT + TS inspection + PCR pacing + RTP packing. */
+      /** The headend's data-plane thread: SRT + TS inspection + remux + PCR pacing + RTP packing, per Mbit/s received. */
       cpuPerMbpsDataPlane: ratio(ours.dataPlaneCpuPctPerMbps, peer.cpuPctPerMbps),
       cpuPerMbpsProcess: ratio(ours.cpuPctPerMbps, peer.cpuPctPerMbps),
       bareOverhead: ratio(bare.overheadPct, peer.overheadPct),
@@ -890,6 +937,9 @@ function output(p: ReceiverPathResult): Record<string, number> {
     stamps: p.stamps,
     stampsMissing: p.stampsMissing,
     stampsBackwards: p.stampsBackwards,
+    stampPid: p.stampPid,
+    stampStreamType: p.stampStreamType,
+    stampsOtherPid: p.stampsOtherPid,
     e2eMinMs: p.delayMs.min,
     e2eP50Ms: p.delayMs.p50,
     e2eP99Ms: p.delayMs.p99,
@@ -1124,7 +1174,7 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
     for (const p of [...procs].reverse()) stops[p.name] = await stopChild(p.child, STOP_TIMEOUT_MS);
     return {
       name: 'srt',
-      input: `${source} (${SOURCE_SECONDS} s H.264 720p25 GOP 50 ~5 Mbit/s + AAC), looped live by ffmpeg -re -c copy -muxrate ${MUXRATE_BPS / 1e6} Mbit/s; null packets → stamps (PID 0x1FF0)`,
+      input: `${source} (${SOURCE_SECONDS} s H.264 720p25 GOP 50 ~5 Mbit/s + AAC), looped live by ffmpeg -re -c copy -muxrate ${MUXRATE_BPS / 1e6} Mbit/s; null packets → stamps (PID 0x1FF0, declared in the PMT as stream_type 0x06)`,
       network: `tx → rx over one veth pair; relay ${o.rttMs / 2} ms each way (RTT ${o.rttMs} ms); nftables random drop both ways on tx eth0, per path (3 paths)`,
       versions: {
         libsrt: version('srt-live-transmit', ['-version'], /SRT Library version: (\S+)/),
@@ -1135,10 +1185,11 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
       method: {
         counters: 'each receiver\'s own: headend status.json channels[0].input.source.srtPackets* (1-s snapshots, window ± ~1 s), libsrt -f -pf json stats (cumulative, every 100 packets); overhead = retransmitted ÷ received',
         unrecovered: 'dropped too late (the receiver\'s counter, SRT packets) + TS CC errors at its output (core/mpegts/inspector.ts in the receiver role); stamp packets missing at the output as an exact cross-check',
-        e2e: 'CLOCK_MONOTONIC at the receiver role − stamp written by the stamper before the libsrt senders (every replaced null packet); the headend\'s includes pacingDelayMs and the PCR re-timing',
+        e2e: 'CLOCK_MONOTONIC at the receiver role − stamp written by the stamper before the libsrt senders (every replaced null packet, known by content on whatever PID it comes out); the headend\'s includes pacingDelayMs and the PCR re-timing',
         cpu:
-          'utime+stime ÷ wall over the window (100 % = one core) ÷ TS Mbit/s out; srt-live-transmit and ours-bare: whole process (the target: ours-bare ÷ libsrt); ' +
-          'headend: whole process and its busiest non-main thread (the data-plane worker, which also inspects the TS, paces by PCR and packs RTP)',
+          'utime+stime ÷ wall over the window (100 % = one core) ÷ Mbit/s of SRT payload received: srt-live-transmit and ours-bare, their TS out (all they received); ' +
+          'the headend, its SRT input (status.json input.bytes; its output is the remuxed program). srt-live-transmit and ours-bare: whole process (the target: ours-bare ÷ libsrt); ' +
+          'headend: whole process and its busiest non-main thread (the data-plane worker, which also inspects and remuxes the TS, paces by PCR and packs RTP)',
         oursBare: `bench/srt-bare-rx.ts: headend/dataplane/srt.ts srtEndpoint() listener (stream id ${JSON.stringify(STREAM_ID)}, latency, 8 MiB receive buffer as the headend's) → one UDP datagram per payload to 127.0.0.1:${BARE_OUT_PORT}, as srt-live-transmit → udp://`,
       },
       targets: TARGET,
@@ -1172,7 +1223,7 @@ export function formatSrt(r: Record<string, unknown>): string {
   const v = r.versions as Record<string, string>;
   lines.push(`srt: ${String(r.input)}`);
   lines.push(`  ${String(r.network)}; latency ${String(cfg.latencyMs)} ms on all ends; headend pacingDelayMs ${String(cfg.pacingDelayMs)}; libsrt ${v.libsrt}, ffmpeg ${v.ffmpeg}, node ${v.node}, ${String(cfg.cores)} cores`);
-  lines.push('  receivers: headend = the product (SRT → TS inspection → PCR pacer → RTP); ours-bare = the same SRT receiver alone → UDP; libsrt = srt-live-transmit → UDP');
+  lines.push('  receivers: headend = the product (SRT → TS inspection → output remux → PCR pacer → RTP); ours-bare = the same SRT receiver alone → UDP; libsrt = srt-live-transmit → UDP');
   const cols: [string, string, number][] = [
     ['loss', '', 5],
     ['receiver', '', 9],
@@ -1223,16 +1274,24 @@ export function formatSrt(r: Record<string, unknown>): string {
     const prod = ours.product as Record<string, unknown> | undefined;
     lines.push(
       `        CPU/Mbps vs libsrt: ours-bare ${ra.cpuPerMbpsBare ?? '—'}× (whole process each, SRT in → UDP out: the target's figure); ` +
-        `headend data-plane thread ${ra.cpuPerMbpsDataPlane ?? '—'}× (includes TS inspection, PCR pacing, RTP packing), whole headend ${String(ours.cpuPct)} % → ${ra.cpuPerMbpsProcess ?? '—'}×`,
+        `headend data-plane thread ${ra.cpuPerMbpsDataPlane ?? '—'}× (includes TS inspection, remux, PCR pacing, RTP packing), whole headend ${String(ours.cpuPct)} % → ${ra.cpuPerMbpsProcess ?? '—'}×`,
     );
     lines.push(
       `        ours/libsrt: overhead headend ${ra.overhead ?? '—'}×, ours-bare ${ra.bareOverhead ?? '—'}×; e2e p50 headend ${ra.e2eP50 ?? '—'}× ` +
-        `(without the ${String(cfg.pacingDelayMs)} ms pacing delay ${ra.e2eMinusPacingP50 ?? '—'}×), ours-bare ${ra.bareE2eP50 ?? '—'}×`,
+        `(e2e − the ${String(cfg.pacingDelayMs)} ms pacing delay: p50 ${cell(ours.e2eMinusPacingP50Ms, 0)} ms, p99 ${cell(ours.e2eMinusPacingP99Ms, 0)} ms, ${ra.e2eMinusPacingP50 ?? '—'}×), ours-bare ${ra.bareE2eP50 ?? '—'}×`,
     );
+    const stampPath = (key: string): string => {
+      const x = w[key] as Record<string, unknown> | undefined;
+      const pid = typeof x?.stampPid === 'number' && x.stampPid >= 0 ? `0x${x.stampPid.toString(16).padStart(4, '0')}` : 'none';
+      const type = typeof x?.stampStreamType === 'number' && x.stampStreamType >= 0 ? `stream_type 0x${x.stampStreamType.toString(16).padStart(2, '0')}` : 'not in its PMT';
+      return `${pid} (${type}${x?.stampsOtherPid ? `, ${String(x.stampsOtherPid)} look-alikes elsewhere` : ''})`;
+    };
+    lines.push(`        stamps out on PID: headend ${stampPath('roomcast')}, ours-bare ${stampPath('oursBare')}, libsrt ${stampPath('libsrt')}`);
     lines.push(`        targets: ${Object.entries(t).map(([k, x]) => `${k} ${String(x.value)} (${x.target}) ${x.met ? 'met' : 'MISSED'}`).join('; ')}`);
     if (prod) {
       lines.push(
-        `        headend: ${Object.entries(prod).map(([k, x]) => `${k} ${String(x)}`).join(', ')}; main thread ${String(ours.mainThreadCpuPct)} %, next busiest ${String(ours.nextBusiestThreadCpuPct)} %; ` +
+        `        headend: ${Object.entries(prod).map(([k, x]) => `${k} ${String(x)}`).join(', ')}; SRT in ${String(ours.inputMbps)} Mbit/s, out ${String(ours.outputMbps)}; ` +
+          `main thread ${String(ours.mainThreadCpuPct)} %, next busiest ${String(ours.nextBusiestThreadCpuPct)} %; ` +
           `CC at its input ${String(ours.ccErrorsAtInput)}`,
       );
     }
@@ -1250,7 +1309,10 @@ export function formatSrt(r: Record<string, unknown>): string {
     '   CC err / stamp miss: at the receiver\'s TS output; e2e: stamp → output, ms (the headend\'s includes its pacing delay); RTT as the receiver reports it;',
   );
   lines.push(
-    '   CPU %: one core = 100; headend = its data-plane thread (SRT + TS inspection + PCR pacing + RTP packing), ours-bare and libsrt = whole process, the same job)',
+    '   CPU %: one core = 100; headend = its data-plane thread (SRT + TS inspection + remux + PCR pacing + RTP packing), ours-bare and libsrt = whole process, the same job;',
+  );
+  lines.push(
+    '   %/Mbps: CPU % ÷ the Mbit/s of SRT payload received — the headend\'s SRT input rate (status.json input.bytes: "SRT in" above), libsrt\'s and ours-bare\'s TS out, which is all they received)',
   );
   const st = r.stamper as Record<string, unknown> | undefined;
   if (st && Object.keys(st).length) lines.push(`  stamper (PCR pacing of the source, whole run): ${Object.entries(st).map(([k, x]) => `${k} ${String(x)}`).join(', ')}`);
