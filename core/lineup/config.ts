@@ -74,6 +74,8 @@ export interface FileSource extends SourceCommon {
   type: 'file';
   /** A .ts file, looped forever with continuous PCR/PTS/DTS and continuity counters. */
   path: string;
+  /** Internal (the slate), not a YAML key: TS packets per read (default 1024, 192 KiB). */
+  readChunkPackets?: number;
 }
 
 export interface SrtSource extends SourceCommon {

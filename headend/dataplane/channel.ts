@@ -51,6 +51,13 @@ class EventLimiter {
 }
 
 /** How far before its random access point a PAT may be for the GOP cache to start there, at the stream's rate. */
+/**
+ * The slate reads little ahead: what of it is queued in the pacer goes on the
+ * air before the input that replaces it (a 192 KiB chunk is ~3 s of a
+ * 0.5 Mbit/s slate). 64 packets is ~100 ms of a 1 Mbit/s slate.
+ */
+const SLATE_READ_PACKETS = 64;
+const SLATE_READ_AHEAD_MS = 60;
 const PAT_LOOKBACK_MS = 600;
 /** A planned switch (the input on the air still works) waits this long at most for an I-frame. */
 const PLANNED_RAP_WAIT_MS = 5000;
@@ -75,6 +82,8 @@ export interface SwitchRecord {
   /** From the decision to the new input on the air, ms. */
   tookMs: number;
   atRandomAccess: boolean;
+  /** What of the old input was still queued in the pacer at the switch, ms: the new one reaches the wire after it (about the pacing delay). */
+  queuedMs: number;
 }
 
 export class ChannelPipeline {
@@ -221,7 +230,8 @@ export class ChannelPipeline {
         self.pacer.discontinuity();
       },
       wantsMore(input): boolean {
-        return input === self.active || (self.pending !== null && self.pending.to === input) ? self.pacer.wantsMore(self.now()) : false;
+        if (input !== self.active && (self.pending === null || self.pending.to !== input)) return false;
+        return self.pacer.wantsMore(self.now(), input === self.slate ? SLATE_READ_AHEAD_MS : undefined);
       },
       event(input, level, message): void {
         const m = self.inputs.length > 1 || input === self.slate ? `${input.label}: ${message}` : message;
@@ -282,7 +292,7 @@ export class ChannelPipeline {
     if (this.slate) void this.slate.stop();
     this.slatePath = path;
     this.nextSlatePath = null;
-    this.slate = this.runner(-1, { type: 'file', path, stallMs: 3000 }, 'slate');
+    this.slate = this.runner(-1, { type: 'file', path, stallMs: 3000, readChunkPackets: SLATE_READ_PACKETS }, 'slate');
   }
 
   /** The format of the channel's pictures: the real input on the air, else the first input that showed one. */
@@ -447,7 +457,7 @@ export class ChannelPipeline {
     this.remux.switchInput(to.inspector.pmt, to.inspector.pmtPid);
     this.pacer.discontinuity();
     this.switches++;
-    this.lastSwitch = { atMs: now, from: from.label, to: to.label, reason, tookMs: Math.round(now - decidedAt), atRandomAccess: gate !== null || fromGop };
+    this.lastSwitch = { atMs: now, from: from.label, to: to.label, reason, tookMs: Math.round(now - decidedAt), atRandomAccess: gate !== null || fromGop, queuedMs: Math.round(this.pacer.queuedMs(now)) };
     this.emit('warn', `on the air: ${to.label} (was ${from.label}): ${reason}${fromGop ? ', from its last I-frame' : gate ? ', at an I-frame' : ''}`);
     // On the air it needs no GOP of its own; the input it replaces, if it is a running hot backup, keeps one.
     to.gop = null;

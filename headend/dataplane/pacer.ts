@@ -195,12 +195,13 @@ export class PcrPacer {
 
   /**
    * A source that can wait (file) reads more only while this is true: while
-   * less than the pacing delay plus 300 ms is queued (a 192 KiB file chunk is
-   * ~190 ms at 8 Mbit/s). More read-ahead only costs memory: 1 s more was
-   * 1.3 MB per 8 Mbit/s channel.
+   * less than the pacing delay plus `marginMs` (300) is queued (a 192 KiB
+   * file chunk is ~190 ms at 8 Mbit/s). More read-ahead only costs memory:
+   * 1 s more was 1.3 MB per 8 Mbit/s channel. The slate reads less ahead:
+   * whatever of it is queued plays before the input that replaces it.
    */
-  wantsMore(nowMs: number): boolean {
-    return this.tail - this.head < this.maxSlots / 2 && this.queuedMs(nowMs) < this.opts.delayMs + 300;
+  wantsMore(nowMs: number, marginMs = 300): boolean {
+    return this.tail - this.head < this.maxSlots / 2 && this.queuedMs(nowMs) < this.opts.delayMs + marginMs;
   }
 
   /** Packets are borrowed: copied into datagram slots before returning. */

@@ -230,11 +230,13 @@ const FILE_CHUNK_PACKETS = 1024;
 /** Loops a .ts file forever; the pacer's demand paces reading, the restamper keeps timestamps continuous. */
 export class FileLoopSource implements Source {
   private readonly restamper = new LoopRestamper();
-  private readonly buf = Buffer.alloc(FILE_CHUNK_PACKETS * TS_PACKET_SIZE);
+  private readonly buf: Buffer;
 
   private nulls = Buffer.alloc(0);
 
-  constructor(private readonly src: FileSource) {}
+  constructor(private readonly src: FileSource) {
+    this.buf = Buffer.alloc(Math.max(7, src.readChunkPackets ?? FILE_CHUNK_PACKETS) * TS_PACKET_SIZE);
+  }
 
   status(): Record<string, number | string | null> {
     return { fileLoops: this.restamper.counters.loops };

@@ -132,10 +132,25 @@ channels:
 
   // 4. The backup comes back: off the slate at once (no hold-off for the slate).
   b = encoder(B_PORT);
+  const backAgainAt = performance.now();
   const s4 = await he.waitFor((c) => c[0].activeInput === 'backup 1', 10_000, 'off the slate');
   t.match(s4[0].lastSwitch!.reason, /backup 1 is back/);
   await sleep(1500);
   cap.stop();
+  // On the wire: the first PCR that says discontinuity after the encoder
+  // restarted is the backup's start. The slate queued ahead of it delays it
+  // (the pacer plays what is queued first): the slate reads little ahead.
+  const onWire = cap.datagrams.find((d) => {
+    if (d.at < backAgainAt) return false;
+    for (let o = 12; o + TS_PACKET_SIZE <= d.buf.length; o += TS_PACKET_SIZE) if ((d.buf[o + 3] & 0x20) !== 0 && d.buf[o + 4] > 0 && (d.buf[o + 5] & 0x90) === 0x90) return true;
+    return false;
+  });
+  const offSlateMs = onWire ? onWire.at - backAgainAt : Infinity;
+  t.ok(offSlateMs < 2500, `the backup on the wire ${offSlateMs.toFixed(0)} ms after its encoder restarted (encoder start, an I-frame, the pacing delay)`);
+  // The slate reads little ahead: at the switch no more than the pacing delay
+  // (250 ms) and a short read of it was still to play (a whole 192 KiB read was
+  // ~3 s of this 0.5 Mbit/s slate).
+  t.ok(s4[0].lastSwitch!.queuedMs <= 250 + 200, `${s4[0].lastSwitch!.queuedMs} ms of the slate still queued at the switch (≤ pacing delay + 200)`);
 
   // The whole capture: one program, CC continuous through four switches, decodable.
   const ts = Buffer.concat(cap.datagrams.map((d) => d.buf.subarray(12)));
