@@ -162,6 +162,12 @@ export interface HeadendConfig {
   healthIntervalS: number;
   /** The HTTP API (lineup, playlist, STB reports): port on headend.interface. */
   httpPort: number;
+  /** STB agents send it with their reports (`x-roomcast-fleet-key`); null: reports are taken from anyone. */
+  fleetKey: string | null;
+  /** Networks (CIDR) that may scrape /metrics without a login. */
+  metricsNetworks: string[];
+  /** PEM files: with them the API and admin UI are served over HTTPS (and cookies are Secure). */
+  tls: { cert: string; key: string } | null;
   fcc: FccConfig;
 }
 
@@ -412,17 +418,21 @@ function describe(v: unknown): string {
   return String(v);
 }
 
-const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'healthIntervalS', 'httpPort', 'fcc'] as const;
+const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'healthIntervalS', 'httpPort', 'fleetKey', 'metricsNetworks', 'tls', 'fcc'] as const;
+const TLS_KEYS = ['cert', 'key'] as const;
 const FCC_KEYS = [
   'enabled', 'port', 'stbSubnets', 'burstMultiple', 'burstMaxMbps', 'maxBytesPerRequest', 'clientMaxMbps', 'totalMaxMbps', 'cacheMaxBytes',
 ] as const;
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_FCC_PORT = 5560;
-const CHANNEL_KEYS = [
+/** The keys a channels.yaml mapping allows here (also the admin API's and its JSON schema's). */
+export const CHANNEL_KEYS = [
   'number', 'name', 'group', 'tvgId', 'multicast', 'transport', 'cbrBitrateKbps', 'enabled', 'source', 'inputs', 'failover', 'slate',
 ] as const;
-const MULTICAST_KEYS = ['group', 'port', 'source'] as const;
-const SOURCE_KEYS: Record<SourceType, readonly string[]> = {
+/** The keys a channels.yaml mapping allows here (also the admin API's and its JSON schema's). */
+export const MULTICAST_KEYS = ['group', 'port', 'source'] as const;
+/** The keys a channels.yaml mapping allows here (also the admin API's and its JSON schema's). */
+export const SOURCE_KEYS: Record<SourceType, readonly string[]> = {
   ffmpeg: ['type', 'stallMs', 'url', 'format', 'inputOptions', 'realtime', 'profile', 'gopS', 'videoBitrateKbps', 'muxrateKbps'],
   udp: ['type', 'stallMs', 'address', 'port', 'source', 'interface'],
   rtp: ['type', 'stallMs', 'address', 'port', 'source', 'interface', 'reorderWindow'],
@@ -444,8 +454,36 @@ function checkHeadend(c: Checker, raw: unknown, maxWorkers: number): HeadendConf
     pacingDelayMs: c.int(o, 'pacingDelayMs', 'headend', 20, 5000, 250) ?? 250,
     healthIntervalS: c.int(o, 'healthIntervalS', 'headend', 1, 3600, 10) ?? 10,
     httpPort: c.int(o, 'httpPort', 'headend', 1, 65535, DEFAULT_HTTP_PORT) ?? DEFAULT_HTTP_PORT,
+    fleetKey: checkFleetKey(c, o),
+    metricsNetworks: checkCidrs(c, o, 'metricsNetworks', 'headend', ['127.0.0.0/8']),
+    tls: checkTls(c, o.tls),
     fcc: checkFcc(c, o.fcc),
   };
+}
+
+function checkFleetKey(c: Checker, o: Obj): string | null {
+  const k = c.str(o, 'fleetKey', 'headend', null);
+  if (k !== null && k.length < 16) c.fail('headend.fleetKey', 'must be at least 16 characters (a shared secret the agents send)');
+  return k;
+}
+
+function checkCidrs(c: Checker, o: Obj, key: string, path: string, def: string[]): string[] {
+  if (o[key] === undefined) return def;
+  const list = c.strList(o, key, path);
+  list.forEach((s, i) => {
+    if (parseCidr(s) === null) c.fail(`${path}.${key}[${i}]`, `${JSON.stringify(s)} is not an IPv4 network in CIDR form (e.g. 10.20.0.0/16)`);
+  });
+  return list;
+}
+
+function checkTls(c: Checker, raw: unknown): { cert: string; key: string } | null {
+  if (raw === undefined || raw === null) return null;
+  const o = c.obj(raw, 'headend.tls');
+  if (!o) return null;
+  c.keys(o, 'headend.tls', TLS_KEYS);
+  const cert = c.str(o, 'cert', 'headend.tls');
+  const key = c.str(o, 'key', 'headend.tls');
+  return cert && key ? { cert, key } : null;
 }
 
 function checkFcc(c: Checker, raw: unknown): FccConfig {
@@ -607,7 +645,8 @@ function checkChannel(c: Checker, raw: unknown, path: string, headend: HeadendCo
   return { number, name, group, tvgId, multicast, transport, cbrBitrateKbps: cbr, enabled, source, inputs, failover, slate };
 }
 
-const FAILOVER_KEYS = ['switchAfterMs', 'rapWaitMs', 'returnAfterS', 'backups', 'minBitrateKbps', 'maxCcErrorsPerS', 'maxPcrJumpsPerS', 'slateAfterMs'] as const;
+/** The keys a channels.yaml mapping allows here (also the admin API's and its JSON schema's). */
+export const FAILOVER_KEYS = ['switchAfterMs', 'rapWaitMs', 'returnAfterS', 'backups', 'minBitrateKbps', 'maxCcErrorsPerS', 'maxPcrJumpsPerS', 'slateAfterMs'] as const;
 
 function checkFailover(c: Checker, raw: unknown, path: string): FailoverConfig {
   const o = raw === undefined || raw === null ? {} : c.obj(raw, path) ?? {};
@@ -674,4 +713,55 @@ export function validateLineup(doc: unknown, opts: { maxWorkers?: number; file?:
   }
   if (c.problems.length > 0) throw new ConfigError(c.problems, opts.file);
   return deepFreeze({ headend, channels });
+}
+
+// ---------------------------------------------------------------------------
+// One channel at a time (the admin API): the same checks as validateLineup,
+// so the API, channels.yaml and the admin UI refuse exactly the same things
+// with exactly the same sentences.
+
+/**
+ * A problem split at its first `: `: `${path}: ${message}` is the line the
+ * YAML loader prints (`channels[3].multicast.group: 239.1.1.300 is not an
+ * IPv4 multicast address`). YAML syntax errors have `line 3, column 5` as path.
+ */
+export interface LineupProblem {
+  path: string;
+  message: string;
+}
+
+export function problemOf(line: string): LineupProblem {
+  const i = line.indexOf(': ');
+  return i < 0 ? { path: '', message: line } : { path: line.slice(0, i), message: line.slice(i + 2) };
+}
+
+export type ChannelValidation = { ok: true; channel: ChannelConfig } | { ok: false; problems: string[] };
+
+/**
+ * Validate ONE channel document (the keys of a channels.yaml channel)
+ * against the rest of the lineup: the checks of validateLineup for one
+ * entry, plus its number and multicast group:port against `others` (the
+ * lineup without the channel being edited). Paths start with `path`
+ * (default `channel`): `channel.multicast.group: …`. Never throws.
+ */
+export function validateChannel(
+  doc: unknown,
+  ctx: { headend: HeadendConfig; others: readonly ChannelConfig[]; path?: string },
+): ChannelValidation {
+  const path = ctx.path ?? 'channel';
+  const c = new Checker();
+  const ch = checkChannel(c, doc, path, ctx.headend);
+  const o = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Obj) : null;
+  if (o) {
+    const num = o.number;
+    const holder = typeof num === 'number' ? ctx.others.find((x) => x.number === num) : undefined;
+    if (holder) c.fail(`${path}.number`, `${num as number} is already used by channel ${holder.number} ${JSON.stringify(holder.name)}`);
+    const m = o.multicast as Obj | undefined;
+    if (m && typeof m === 'object' && typeof m.group === 'string' && typeof m.port === 'number') {
+      const other = ctx.others.find((x) => x.multicast.group === m.group && x.multicast.port === m.port);
+      if (other) c.fail(`${path}.multicast`, `${m.group}:${m.port} is already used by channel ${other.number} ${JSON.stringify(other.name)}`);
+    }
+  }
+  if (c.problems.length > 0 || ch === null) return { ok: false, problems: c.problems.length > 0 ? c.problems : [`${path}: is not a valid channel`] };
+  return { ok: true, channel: deepFreeze(ch) };
 }
