@@ -5,7 +5,7 @@
  * keeps config, logging and (later) the API; the packets never touch it.
  */
 import { randomInt } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,8 @@ import { channelSdp, lineupM3u, channelUrl } from '../core/lineup/playlist.js';
 import { lineupDocument } from '../core/lineup/api.js';
 import { loadLineupFile, resolveStbNetworks } from './config/load.js';
 import { buildApi } from './control/api.js';
+import { registerAdminApi } from './control/admin-api.js';
+import { requireFleetKey, requireRole } from './control/auth.js';
 import { openStore, type Store } from './store/db.js';
 import { StoreError } from './store/errors.js';
 import { advertiseHeadend, type HeadendAdvertisement } from './control/mdns.js';
@@ -171,12 +173,22 @@ async function main(): Promise<number> {
   // restarted worker keeps it and the lineup, SDP and RAMS-R agree on it.
   const ssrcs = new Map<number, number>(cfg.channels.map((c) => [c.number, randomInt(0, 2 ** 32 - 1) >>> 0]));
   await writePlaylists(cfg, dataDir, ssrcs);
-  return run(cfg, dataDir, log, { httpPort, mdns: !args['no-mdns'], ssrcs, store });
+  let https: { cert: Buffer; key: Buffer } | null = null;
+  if (cfg.headend.tls) {
+    try {
+      https = { cert: await readFile(cfg.headend.tls.cert), key: await readFile(cfg.headend.tls.key) };
+    } catch (err) {
+      process.stderr.write(`roomcast-headend: refusing to start.\nheadend.tls: ${(err as Error).message}\n`);
+      store.close();
+      return 2;
+    }
+  }
+  return run(cfg, dataDir, log, { httpPort, mdns: !args['no-mdns'], ssrcs, store, https });
 }
 
-async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPort: number; mdns: boolean; ssrcs: Map<number, number>; store: Store }): Promise<number> {
+async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPort: number; mdns: boolean; ssrcs: Map<number, number>; store: Store; https: { cert: Buffer; key: Buffer } | null }): Promise<number> {
   const { headend } = cfg;
-  const channels = cfg.channels.filter((c) => c.enabled);
+  let channels = cfg.channels.filter((c) => c.enabled);
   log.info(`roomcast-headend: ${channels.length} channels on interface ${headend.interface} (ttl ${headend.ttl}), ${headend.workers} data-plane worker${headend.workers > 1 ? 's' : ''}; playlist ${join(dataDir, 'playlist.m3u')}`);
   if (headend.interface.startsWith('127.')) {
     log.info('multicast stays on loopback; set headend.interface to the IPTV interface address to reach STBs');
@@ -186,14 +198,19 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   const shards: ChannelConfig[][] = Array.from({ length: headend.workers }, () => []);
   // Round-robin, except that SRT listeners on one port share a worker (they share its socket).
   const srtWorker = new Map<string, number>();
+  /** Which worker runs each channel. */
+  const workerOf = new Map<number, number>();
   let next = 0;
-  for (const ch of channels) {
+  const place = (ch: ChannelConfig, w0: number): number => {
     const keys = ch.inputs.filter((s) => s.type === 'srt' && s.mode === 'listener').map((s) => (s.type === 'srt' ? `${s.address}:${s.port}` : ''));
     const known = keys.map((k) => srtWorker.get(k)).find((w) => w !== undefined);
-    const w = known ?? next++ % headend.workers;
+    const w = known ?? w0;
     for (const k of keys) if (!srtWorker.has(k)) srtWorker.set(k, w);
     shards[w].push(ch);
-  }
+    workerOf.set(ch.number, w);
+    return w;
+  };
+  for (const ch of channels) place(ch, next++ % headend.workers);
   const fccPorts = new Map<number, number>();
   if (headend.fcc.enabled) shards.forEach((list, w) => list.forEach((ch) => fccPorts.set(ch.number, headend.fcc.port + w)));
   const stb = resolveStbNetworks(cfg);
@@ -205,6 +222,7 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   /** Per channel: the format key of its own slate (made or being made) and, once made, the file. */
   const ownSlates = new Map<number, { key: string; path: string | null }>();
   const workers: Worker[] = [];
+  const stopWaiters = new Map<number, () => void>();
   // A slate in the channel's format, once its input has shown it (headend/slate.ts).
   const slateInFormat = (w: number, number: number, format: SlateFormat): void => {
     if (!slateChannels.has(number) || stopping) return;
@@ -233,6 +251,11 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
           break;
         case 'fcc':
           fccStatus.set(msg.status.worker, msg.status);
+          break;
+        case 'stopped':
+          latest.delete(msg.number);
+          stopWaiters.get(msg.number)?.();
+          stopWaiters.delete(msg.number);
           break;
         default:
           break;
@@ -274,18 +297,89 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   }
 
   // The API: lineup (with each channel's SSRC and FCC port), playlist, STB reports.
-  const version = `${Date.now().toString(36)}-${randomInt(0, 2 ** 31).toString(36)}`;
+  const newVersion = (): string => `${Date.now().toString(36)}-${randomInt(0, 2 ** 31).toString(36)}`;
+  // The lineup's version: agents reload the lineup when it changes.
+  let version = newVersion();
+
+  /**
+   * Live apply (DESIGN.md: a lineup change is a reconcile): only the channels
+   * in `changed` stop and start again, on their worker (or the least loaded
+   * one for a new channel); every other channel keeps streaming untouched.
+   * A channel keeps its SSRC across a restart (the same stream to the
+   * receivers). Serialised: one change at a time.
+   */
+  let applying: Promise<void> = Promise.resolve();
+  const applyLineup = (all: ChannelConfig[], changed: readonly number[]): Promise<void> => {
+    const step = async (): Promise<void> => {
+      if (stopping) return;
+      cfg = { ...cfg, channels: all };
+      const want = new Map(all.filter((c) => c.enabled).map((c) => [c.number, c]));
+      const restarted: number[] = [];
+      for (const n of new Set(changed)) {
+        const w = workerOf.get(n);
+        if (w !== undefined) {
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 5000); // a worker that does not answer must not hold every later change
+            stopWaiters.set(n, () => {
+              clearTimeout(t);
+              resolve();
+            });
+            workers[w].postMessage({ type: 'stop', number: n } satisfies ToWorker);
+          });
+          shards[w] = shards[w].filter((c) => c.number !== n);
+          workerOf.delete(n);
+          fccPorts.delete(n);
+          ownSlates.delete(n);
+          latest.delete(n);
+        }
+        const ch = want.get(n);
+        if (!ch) continue;
+        let least = 0;
+        for (let k = 1; k < shards.length; k++) if (shards[k].length < shards[least].length) least = k;
+        const w2 = place(ch, w ?? least);
+        if (headend.fcc.enabled) fccPorts.set(n, headend.fcc.port + w2);
+        if (!o.ssrcs.has(n)) o.ssrcs.set(n, randomInt(0, 2 ** 32 - 1) >>> 0);
+        if (ch.slate) slateChannels.add(n);
+        else slateChannels.delete(n);
+        workers[w2].postMessage({ type: 'start', channel: ch, ssrc: o.ssrcs.get(n)! } satisfies ToWorker);
+        restarted.push(n);
+        log.info(`channel ${n} "${ch.name}" ${w === undefined ? 'added' : 'restarted'} → ${channelUrl(ch)} (${ch.transport}), ${describeBitrate(ch)}`);
+      }
+      for (const n of changed) if (!want.has(n) && !workerOf.has(n)) log.info(`channel ${n} stopped (removed or disabled)`);
+      channels = [...want.values()].sort((a, b) => a.number - b.number);
+      version = newVersion();
+      await writePlaylists(cfg, dataDir, o.ssrcs);
+    };
+    applying = applying.then(step, step);
+    return applying;
+  };
+  // The API: the agents' lineup, playlist and reports (api.ts), and the admin
+  // API for hotel IT (admin-api.ts: login, lineup editing applied live, users,
+  // audit, status, metrics) on the same port.
+  const secureCookies = o.https !== null;
   const api = buildApi({
     lineup: () => lineupDocument(cfg, { version, ssrcs: o.ssrcs, fccPorts }),
     playlist: () => lineupM3u(cfg.channels),
     stbs: o.store.stbs,
+    guards: { readStbs: requireRole('viewer', { store: o.store, secureCookies }), report: requireFleetKey(headend.fleetKey ?? undefined) },
+    ...(o.https ? { https: o.https } : {}),
     log: (level, message) => log[level](message),
   });
-  const apiUrl = `http://${headend.interface}:${o.httpPort}/`;
+  await registerAdminApi(api, {
+    store: o.store,
+    headend,
+    status: () => [...latest.values()].sort((a, b) => a.number - b.number),
+    onLineupChange: (all, changed) => void applyLineup(all, changed),
+    metricsNetworks: headend.metricsNetworks,
+    secureCookies,
+    ...(headend.fleetKey ? { fleetKey: headend.fleetKey } : {}),
+    log: (level, message) => log[level](message),
+  });
+  const apiUrl = `${secureCookies ? 'https' : 'http'}://${headend.interface}:${o.httpPort}/`;
   try {
     // headend.interface only: nothing listens wider than it needs.
     await api.listen({ host: headend.interface, port: o.httpPort });
-    log.info(`API on ${apiUrl} (GET /api/lineup, /playlist.m3u; POST /api/stb/report)`);
+    log.info(`API on ${apiUrl} (agents: GET /api/lineup, /playlist.m3u, POST /api/stb/report; admin: /api/login, /api/channels, /api/status, /metrics …)`);
   } catch (err) {
     log.error(`cannot listen on ${headend.interface}:${o.httpPort} for the API: ${(err as Error).message}; STB agents cannot load the lineup (multicast goes on)`);
   }

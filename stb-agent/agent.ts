@@ -267,7 +267,7 @@ export class Agent {
     try {
       const res = await fetch(new URL('api/stb/report', this.headendUrl), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(this.cfg.fleetKey ? { 'x-roomcast-fleet-key': this.cfg.fleetKey } : {}) },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
       });

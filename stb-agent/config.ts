@@ -26,6 +26,8 @@ export interface StbConfig {
   fcc: { enabled: boolean; timeoutMs: number };
   gate: boolean;
   reportIntervalS: number;
+  /** The headend's headend.fleetKey, sent with every report; null: none. */
+  fleetKey: string | null;
   lineupRefreshS: number;
   remote: { device: string | null; digitTimeoutMs: number };
 }
@@ -66,7 +68,7 @@ export function validateStbConfig(doc: unknown, file = 'stb.yaml', ifaces = netw
   const fcc = o.fcc === undefined || o.fcc === null ? {} : c.obj(o.fcc, 'fcc') ?? {};
   c.keys(fcc, 'fcc', ['enabled', 'timeoutMs']);
   const report = o.report === undefined || o.report === null ? {} : c.obj(o.report, 'report') ?? {};
-  c.keys(report, 'report', ['intervalS']);
+  c.keys(report, 'report', ['intervalS', 'fleetKey']);
   const remote = o.remote === undefined || o.remote === null ? {} : c.obj(o.remote, 'remote') ?? {};
   c.keys(remote, 'remote', ['device', 'digitTimeoutMs']);
   const agentId = c.str(o, 'agentId', '', null) ?? hostname();
@@ -84,6 +86,7 @@ export function validateStbConfig(doc: unknown, file = 'stb.yaml', ifaces = netw
     fcc: { enabled: c.bool(fcc, 'enabled', 'fcc', true), timeoutMs: c.int(fcc, 'timeoutMs', 'fcc', 10, 5000, 80) ?? 80 },
     gate: c.bool(o, 'gate', '', true),
     reportIntervalS: c.int(report, 'intervalS', 'report', 0, 3600, 5) ?? 5,
+    fleetKey: c.str(report, 'fleetKey', 'report', null),
     lineupRefreshS: c.int(o, 'lineupRefreshS', '', 1, 3600, 10) ?? 10,
     remote: { device: c.str(remote, 'device', 'remote', null), digitTimeoutMs: c.int(remote, 'digitTimeoutMs', 'remote', 200, 10_000, 1500) ?? 1500 },
   };

@@ -9,7 +9,8 @@
  * output, so bad bodies get a 400 naming the field, and nothing that is not
  * in an output schema leaves the server.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { LineupDocument } from '../../core/lineup/api.js';
 import type { StbRepository } from '../store/stbs.js';
 
@@ -44,8 +45,14 @@ export interface ApiOptions {
   playlist(): string;
   /** Where reports are kept (SQLite: the latest per agent and a bounded history, headend/store/stbs.ts). */
   stbs: StbRepository;
+  /** preHandlers of the admin API (headend/control/auth.ts): who may read the fleet, which agents may report. */
+  guards?: { readStbs?: Guard; report?: Guard };
+  /** HTTPS: PEM certificate and key. */
+  https?: { cert: Buffer; key: Buffer };
   log?: (level: 'info' | 'warn', message: string) => void;
 }
+
+type Guard = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 /** Bodies above this are refused (413) before parsing: a report is ~1 KB. */
 const BODY_LIMIT_BYTES = 16 * 1024;
@@ -111,7 +118,8 @@ const errorSchema = {
 } as const;
 
 export function buildApi(o: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
+  const base: FastifyServerOptions = { logger: false, bodyLimit: BODY_LIMIT_BYTES };
+  const app = (o.https ? Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, https: o.https }) : Fastify(base)) as unknown as FastifyInstance;
   app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
 
   app.get(
@@ -143,7 +151,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
 
   app.post(
     '/api/stb/report',
-    { schema: { body: reportBodySchema, response: { 204: { type: 'null' }, '4xx': errorSchema } } },
+    { schema: { body: reportBodySchema, response: { 204: { type: 'null' }, '4xx': errorSchema } }, ...(o.guards?.report ? { preHandler: o.guards.report } : {}) },
     async (req, reply) => {
       const r = req.body as StbReport;
       o.stbs.record({ agentId: r.agentId, label: r.label ?? null, ip: req.ip, channel: r.channel, report: r });
@@ -151,7 +159,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     },
   );
 
-  app.get('/api/stbs', async () => ({
+  app.get('/api/stbs', { ...(o.guards?.readStbs ? { preHandler: o.guards.readStbs } : {}) }, async () => ({
     stbs: o.stbs.list().map(
       (a): StbRecord => ({ ...(a.report as StbReport), label: a.label, address: a.ip ?? '', lastSeen: new Date(a.lastSeenMs).toISOString(), reports: a.reports }),
     ),
@@ -163,7 +171,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     reply.code(status).send({
       statusCode: status,
       code: err.validation ? 'ROOMCAST_ERR_BAD_REQUEST' : err.code ?? 'ROOMCAST_ERR_INTERNAL',
-      error: status >= 500 ? 'Internal Server Error' : 'Bad Request',
+      error: STATUS_CODES[status] ?? 'Error',
       message: status >= 500 ? 'internal error' : err.message,
     });
   });

@@ -99,3 +99,30 @@ export async function runHeadendOnce(yaml: string, args: string[] = []): Promise
     });
   });
 }
+
+/**
+ * Log in to the admin API as `admin` with the one-time password the headend
+ * printed on first start, change it (required before anything else), and
+ * return the session cookie and the headers a state-changing request needs
+ * (the same-origin check wants Origin = the API's own origin).
+ */
+export async function adminSession(baseUrl: string, headendOutput: string): Promise<{ cookie: string; headers: Record<string, string> }> {
+  const m = /user "admin" created with the one-time password (\S+)/.exec(headendOutput);
+  if (!m) throw new Error('no one-time admin password in the headend output');
+  const origin = new URL(baseUrl).origin;
+  const post = async (path: string, body: unknown, cookie?: string): Promise<Response> =>
+    fetch(new URL(path, baseUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin, ...(cookie ? { cookie } : {}) },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+  const login = await post('api/login', { username: 'admin', password: m[1] });
+  if (login.status !== 200) throw new Error(`login: HTTP ${login.status} ${await login.text()}`);
+  let cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+  const pw = await post('api/me/password', { current: m[1], new: 'a-new-admin-password-1' }, cookie);
+  if (pw.status >= 300) throw new Error(`password change: HTTP ${pw.status} ${await pw.text()}`);
+  const renewed = pw.headers.get('set-cookie');
+  if (renewed) cookie = renewed.split(';')[0];
+  return { cookie, headers: { cookie, origin } };
+}

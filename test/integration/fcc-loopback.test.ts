@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FIXTURES, startHeadend, tempDir, type RunningHeadend } from '../helpers/headend.js';
+import { adminSession, FIXTURES, startHeadend, tempDir, type RunningHeadend } from '../helpers/headend.js';
 import { isRamsParseError, parseRams, RamsResponseCode, RamsSfmt, writeRamsRequest, writeRamsTermination, type RamsInformation } from '../../core/fcc/rams.js';
 import { TsInspector } from '../../core/mpegts/inspector.js';
 import { TS_PACKET_SIZE, tsPid, tsPayloadUnitStartIndicator } from '../../core/mpegts/packet.js';
@@ -25,11 +25,11 @@ const HTTP = BASE;
 const FCC = BASE + 2;
 const GROUP = `239.255.202.${(process.pid % 250) + 1}`;
 
-function lineupYaml(fcc: string): string {
+function lineupYaml(fcc: string, extra = ''): string {
   return `
 headend:
   interface: 127.0.0.1
-  httpPort: ${HTTP}
+  httpPort: ${HTTP}${extra}
   pacingDelayMs: 100
   fcc: { port: ${FCC}${fcc} }
 channels:
@@ -305,24 +305,30 @@ t.test('RAMS-R from many addresses (spoofed sources inside the subnets) is held 
 });
 
 t.test('the API: lineup, playlist, STB reports with schema-checked bodies', { timeout: 60_000 }, async (t) => {
-  const he = await startHeadend(lineupYaml(''), { args: ['--no-mdns'] });
+  const fleetKey = 'fleet-key-of-the-hotel-0123';
+  const he = await startHeadend(lineupYaml('', `\n  fleetKey: ${fleetKey}`), { args: ['--no-mdns'] });
   t.teardown(() => he.stop());
   await he.waitFor((c) => c[0].state === 'ok', 20_000, 'the channel');
   const base = `http://127.0.0.1:${HTTP}`;
+  const session = await adminSession(`${base}/`, he.output());
   const m3u = await (await fetch(`${base}/playlist.m3u`)).text();
   t.match(m3u, /#EXTM3U/);
   t.match(m3u, new RegExp(`rtp://@${GROUP.replace(/\./g, '\\.')}:${BASE + 4}`));
   const report = { agentId: 'room-101', label: 'Room 101', channel: 7, zaps: { count: 3, viaBurst: 2, viaGate: 1, recentMs: [40, 55, 900] }, counters: { rtpLost: 0, rtpDuplicates: 1, ccErrors: 0, spliceGaps: 0 } };
-  const post = (body: unknown): Promise<Response> => fetch(`${base}/api/stb/report`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  t.equal((await post(report)).status, 204, 'a good report is taken');
+  const post = (body: unknown, key: string | null = fleetKey): Promise<Response> =>
+    fetch(`${base}/api/stb/report`, { method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { 'x-roomcast-fleet-key': key } : {}) }, body: JSON.stringify(body) });
+  t.equal((await post(report, null)).status, 401, 'a report without the fleet key is refused');
+  t.equal((await post(report, 'fleet-key-of-another-hotel')).status, 401, 'and with a wrong one');
+  t.equal((await post(report)).status, 204, 'a good report with the key is taken');
   const bad = await post({ ...report, agentId: 'x y', zaps: { ...report.zaps, count: -1 } });
   t.equal(bad.status, 400, 'a bad one is refused');
   const body = (await bad.json()) as { code: string; message: string };
   t.equal(body.code, 'ROOMCAST_ERR_BAD_REQUEST');
   t.match(body.message, /agentId|count/, `and says what is wrong: ${body.message}`);
-  const big = await fetch(`${base}/api/stb/report`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...report, label: 'x'.repeat(100_000) }) });
+  const big = await fetch(`${base}/api/stb/report`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-roomcast-fleet-key': fleetKey }, body: JSON.stringify({ ...report, label: 'x'.repeat(100_000) }) });
   t.equal(big.status, 413, 'an oversized body is refused before parsing');
-  const stbs = (await (await fetch(`${base}/api/stbs`)).json()) as { stbs: { agentId: string; address: string; reports: number }[] };
+  t.equal((await fetch(`${base}/api/stbs`)).status, 401, 'the fleet list needs a login');
+  const stbs = (await (await fetch(`${base}/api/stbs`, { headers: session.headers })).json()) as { stbs: { agentId: string; address: string; reports: number }[] };
   t.equal(stbs.stbs.length, 1);
   t.equal(stbs.stbs[0].agentId, 'room-101');
   t.equal(stbs.stbs[0].address, '127.0.0.1');

@@ -272,8 +272,19 @@ t.test('STB agents in a snooped hotel network', { skip: netlabSkip(avail), timeo
   });
 
   await t.test('the headend records what the agents report', async (t) => {
+    // The fleet is behind the admin login: log in inside the headend's
+    // namespace with the one-time password (and change it, as required).
+    const pw = /user "admin" created with the one-time password (\S+)/.exec(he.output())?.[1] ?? '';
+    const login = [
+      `const b = ${JSON.stringify(api)}, o = new URL(b).origin, pw = ${JSON.stringify(pw)};`,
+      `const post = (p, body, c) => fetch(b + p, { method: 'POST', headers: { 'content-type': 'application/json', origin: o, ...(c ? { cookie: c } : {}) }, body: JSON.stringify(body) });`,
+      `(async () => { let r = await post('api/login', { username: 'admin', password: pw }); let c = (r.headers.get('set-cookie') || '').split(';')[0];`,
+      `r = await post('api/me/password', { current: pw, new: 'netlab-admin-password' }, c); c = (r.headers.get('set-cookie') || c).split(';')[0]; console.log(c); })();`,
+    ].join('\n');
+    const cookie = (await net.exec(net.he, [process.execPath, '-e', login], { timeoutMs: 10_000 })).stdout.trim();
+    t.ok(cookie.includes('='), 'logged in');
     const list = await waitFor('both agents reported', 5000, async () => {
-      const r = await net.exec(net.he, [process.execPath, '-e', `fetch('${api}api/stbs').then(r => r.text()).then(console.log)`], { timeoutMs: 5000 });
+      const r = await net.exec(net.he, [process.execPath, '-e', `fetch('${api}api/stbs', { headers: { cookie: ${JSON.stringify(cookie)} } }).then(r => r.text()).then(console.log)`], { timeoutMs: 5000 });
       const j = JSON.parse(r.stdout) as { stbs: { agentId: string; channel: number; address: string; zaps: { count: number; viaBurst: number } }[] };
       return j.stbs.length >= 2 ? j.stbs : null;
     });

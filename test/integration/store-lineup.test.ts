@@ -9,7 +9,7 @@ import t from 'tap';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { FIXTURES, HEADEND_MAIN, startHeadend, tempDir } from '../helpers/headend.js';
+import { FIXTURES, HEADEND_MAIN, adminSession, startHeadend, tempDir } from '../helpers/headend.js';
 
 const BASE = 42000 + (process.pid % 1000) * 8;
 const HTTP = BASE;
@@ -45,6 +45,7 @@ t.test('first start imports the file into the database; later starts use the dat
   t.match(he.output(), /lineup: 2 channels imported from .* into .*roomcast\.db \(first start\)/);
   const pw = /user "admin" created with the one-time password (\S+)/.exec(he.output());
   t.ok(pw && pw[1].length >= 16, 'a one-time admin password is printed on first start');
+  const session = await adminSession(`http://127.0.0.1:${HTTP}/`, he.output());
   // An STB reports; it is kept in the database.
   const res = await fetch(`http://127.0.0.1:${HTTP}/api/stb/report`, {
     method: 'POST',
@@ -62,7 +63,8 @@ t.test('first start imports the file into the database; later starts use the dat
   t.same(chs.map((c) => c.name), ['One', 'Two'], 'the lineup comes from the database, not the changed file');
   t.match(he.output(), /lineup: 2 channels from .*roomcast\.db \(the database holds the lineup/);
   t.notMatch(he.output(), /one-time password/, 'the admin password is printed once only');
-  const stbs = (await (await fetch(`http://127.0.0.1:${HTTP}/api/stbs`)).json()) as { stbs: { agentId: string; label: string; channel: number; reports: number }[] };
+  t.equal((await fetch(`http://127.0.0.1:${HTTP}/api/stbs`)).status, 401, 'the fleet needs a login');
+  const stbs = (await (await fetch(`http://127.0.0.1:${HTTP}/api/stbs`, { headers: session.headers })).json()) as { stbs: { agentId: string; label: string; channel: number; reports: number }[] };
   t.match(stbs.stbs, [{ agentId: 'room-101', label: 'Room 101', channel: 2, reports: 1 }], 'STB reports survive a restart');
   t.equal(await he.stop(), 0);
   await rm(join(dataDir, 'status.json'), { force: true });
