@@ -85,7 +85,7 @@ export async function runHeadendOnce(yaml: string, args: string[] = []): Promise
   const dataDir = await tempDir();
   const config = join(dataDir, 'channels.yaml');
   await writeFile(config, yaml);
-  const env = { ...process.env, ...(opts.env ?? {}) };
+  const env = { ...process.env };
   delete env.NODE_OPTIONS;
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [HEADEND_MAIN, '--config', config, '--data', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });

@@ -240,7 +240,12 @@ t.test('outside the STB subnets: not one byte back, counted', { timeout: 60_000 
   await sleep(1500);
   t.equal(c.infos.length, 0, 'no RAMS-I');
   t.equal(c.burst.length, 0, 'no burst');
-  const k = await fccCounters(he);
+  // The FCC counters reach status.json once a second: wait for them (bounded).
+  let k = await fccCounters(he);
+  for (let i = 0; i < 50 && (k.refusedOutsideSubnet ?? 0) < 20; i++) {
+    await sleep(100);
+    k = await fccCounters(he);
+  }
   t.equal(k.refusedOutsideSubnet, 20, 'all 20 counted');
   t.equal(k.bursts ?? 0, 0);
 });
