@@ -53,7 +53,7 @@ t.test('lists every problem with its path, not just the first', async (t) => {
     'channels[1].source.url: is required',
     'channels[2].source.type: "hdmi" is not one of ffmpeg, udp, rtp, file, srt',
     'channels[3].multicast: 239.1.1.2:5000 is already used by channels[2]',
-    'headend.colour: unknown key (allowed here: interface, ttl, workers, pacingDelayMs, healthIntervalS, httpPort, fcc)',
+    'headend.colour: unknown key (allowed here: interface, ttl, workers, pacingDelayMs, healthIntervalS, httpPort, fleetKey, metricsNetworks, tls, fcc)',
     'headend.interface: 10.0.0.300 is not an IPv4 address',
   ].sort());
 });
@@ -106,4 +106,24 @@ t.test('srt source: defaults, and what is not implemented is refused with a reas
     'channels[0].source.pbkeylen: 20 is not 16, 24 or 32 (AES-128/192/256)',
     'channels[0].source.latencyMs: 5 is not an integer from 20 to 8000',
   ]);
+});
+
+t.test('headend.fleetKey, metricsNetworks and tls: defaults and refusals', async (t) => {
+  const ok = validateLineup({ headend: { fleetKey: 'a-fleet-key-0123456789', metricsNetworks: ['10.0.0.0/8'], tls: { cert: '/etc/roomcast/cert.pem', key: '/etc/roomcast/key.pem' } }, channels: [] });
+  t.equal(ok.headend.fleetKey, 'a-fleet-key-0123456789');
+  t.same(ok.headend.metricsNetworks, ['10.0.0.0/8']);
+  t.same(ok.headend.tls, { cert: '/etc/roomcast/cert.pem', key: '/etc/roomcast/key.pem' });
+  const d = validateLineup({ channels: [] });
+  t.equal(d.headend.fleetKey, null, 'no fleet key by default');
+  t.same(d.headend.metricsNetworks, ['127.0.0.0/8'], 'metrics from this machine only by default');
+  t.equal(d.headend.tls, null);
+  try {
+    validateLineup({ headend: { fleetKey: 'short', metricsNetworks: ['10.0.0.0/33'], tls: { cert: '/x.pem' } }, channels: [] });
+    t.fail('refused');
+  } catch (err) {
+    const m = (err as Error).message;
+    t.match(m, /headend\.fleetKey: must be at least 16 characters/);
+    t.match(m, /headend\.metricsNetworks\[0\]: "10\.0\.0\.0\/33" is not an IPv4 network/);
+    t.match(m, /headend\.tls\.key: is required/);
+  }
 });
