@@ -21,9 +21,17 @@
  *     dropped and counted (TLPKTDROP, §4.6) — live TS must not stall;
  *   - peer idle: no packet for `peerIdleTimeoutUs` → the connection is dead.
  *
- * Bounds (STYLE.md §5): the buffer holds `windowPackets` payloads of at most
- * `maxPayloadBytes` (one preallocated block); the loss list is bounded by
- * the window too. A packet beyond the window is dropped and counted: without
+ * Timing is the caller's: {@link SrtReceiver.nextDeadlineUs} says when
+ * {@link SrtReceiver.tick} next has something to do (a full ACK, a periodic
+ * NAK, the head packet's TSBPD time, the idle timeout), so the caller can
+ * sleep until then instead of polling, and call `tick` after each packet
+ * too, as libsrt checks its timers after every packet it processes
+ * (queue.cpp `CRcvQueue::worker_ProcessAddressedPacket` → `CUDT::checkTimers`).
+ *
+ * Bounds (STYLE.md §5): the buffer holds at most `windowPackets` packets of
+ * at most `maxPayloadBytes` each, kept in the datagrams they came in (header
+ * included, not copied: see {@link SrtReceiver.data}); the loss list is
+ * bounded by the window too. A packet beyond the window is dropped and counted: without
  * the bound a hostile sender could make us hold anything it likes.
  */
 
@@ -58,8 +66,9 @@ export interface SrtReceiverOptions {
   tooLatePacketDrop?: boolean;
 }
 
-/** What the receiver wants sent, and what it delivers. Payloads are borrowed. */
+/** What the receiver wants sent, and what it delivers. */
 export interface SrtReceiverSink {
+  /** One payload, in order, at its TSBPD time. `payload[off, off + len)` is borrowed: valid until the call returns (copy to keep). */
   deliver(payload: Buffer, off: number, len: number): void;
   /** A full ACK (`light` false) or light ACK with `ackNumber` (full only). */
   ack(a: SrtReceiverAck): void;
@@ -108,7 +117,9 @@ export class SrtReceiver {
 
   private readonly window: number;
   private readonly maxPayload: number;
-  private readonly pool: Buffer;
+  /** The datagram each held packet came in (its own Buffer, see data()), or null. */
+  private readonly buf: (Buffer | null)[];
+  private readonly off: Int32Array;
   private readonly len: Int32Array; // -1: empty
   private readonly tsUs: Float64Array; // unwrapped sender timestamp
   private readonly latencyUs: number;
@@ -131,6 +142,13 @@ export class SrtReceiver {
   private readonly ackSentAt = new Float64Array(ACK_HISTORY).fill(NaN);
   private readonly ackSentNumber = new Int32Array(ACK_HISTORY).fill(-1);
   private lastNakAtUs = 0;
+  /**
+   * When release() next has something to do: the TSBPD time of the next
+   * packet to deliver, or of the first held packet after a hole at the head
+   * (then the hole is too late); Infinity when nothing is held. Set by
+   * release(), which every change of the buffer's head goes through.
+   */
+  private releaseAtUs = Infinity;
   // Rates over the last ACK period.
   private rateWindowStartUs = NaN;
   private rateWindowPackets = 0;
@@ -145,7 +163,8 @@ export class SrtReceiver {
     this.window = o.windowPackets ?? 8192;
     this.maxPayload = o.maxPayloadBytes ?? 1456;
     if (!Number.isInteger(this.window) || this.window < 32 || this.window > 65536) throw new RangeError(`windowPackets: ${this.window} is not in 32..65536`);
-    this.pool = Buffer.alloc(this.window * this.maxPayload);
+    this.buf = new Array<Buffer | null>(this.window).fill(null);
+    this.off = new Int32Array(this.window);
     this.len = new Int32Array(this.window).fill(-1);
     this.tsUs = new Float64Array(this.window);
     this.latencyUs = o.latencyUs;
@@ -189,9 +208,15 @@ export class SrtReceiver {
   }
 
   /**
-   * One data packet. `payload[off, off + len)` is copied when it must wait
-   * (always, unless it is due now and in order — then it is delivered from
-   * the caller's buffer).
+   * One data packet, `payload[off, off + len)`. Ownership of `payload` is
+   * transferred: when the packet must wait (nearly always: until its TSBPD
+   * time) the receiver keeps a reference to `payload` itself, not a copy,
+   * until it is delivered or given up on, so the caller must not write to or
+   * reuse it afterwards. Each datagram node:dgram hands to a 'message'
+   * listener is a Buffer of its own (its own ArrayBuffer, exactly the
+   * datagram's size), so the endpoint passes it as it came, decrypted in
+   * place. Keeping it instead of copying into a pool saves a 1316-byte copy
+   * per packet and the pool's window × maxPayloadBytes (12 MB) up front.
    */
   data(seq: number, timestamp: number, retransmitted: boolean, payload: Buffer, off: number, len: number, nowUs: number): void {
     const c = this.counters;
@@ -233,11 +258,15 @@ export class SrtReceiver {
     }
     if (e >= 0) this.edge = seqAdd31(seq, 1);
     else if (this.removeLoss(seq) || retransmitted) c.packetsRetransmitted++;
-    payload.copy(this.pool, slot * this.maxPayload, off, off + len);
+    this.buf[slot] = payload;
+    this.off[slot] = off;
     this.len[slot] = len;
     this.tsUs[slot] = ts;
     if (++this.packetsSinceAck >= LIGHT_ACK_PACKETS) this.sendAck(nowUs, true);
-    this.release(nowUs);
+    // Only a packet due before the current release point can move it (a
+    // hole filled, the first into an empty buffer); one appended behind the
+    // head, the usual case, cannot.
+    if (nowUs >= this.releaseAtUs || this.tsbpdBaseUs + ts + this.latencyUs < this.releaseAtUs) this.release(nowUs);
   }
 
   /** The sender's ACKACK for our ACK `ackNumber`: an RTT sample (§4.10). */
@@ -269,17 +298,64 @@ export class SrtReceiver {
     }
   }
 
-  /** Timers: deliver what is due, drop what is too late, ACK, periodic NAK. Call every few ms. */
+  /**
+   * Timers: deliver what is due, drop what is too late, full ACK, periodic
+   * NAK — whatever is due at `nowUs`, nothing else. Call it at
+   * {@link nextDeadlineUs} and after each packet (cheap when nothing is due).
+   */
   tick(nowUs: number): void {
-    this.release(nowUs);
+    if (nowUs >= this.releaseAtUs) this.release(nowUs);
     if (nowUs - this.lastAckAtUs >= ACK_PERIOD_US) this.sendAck(nowUs, false);
-    // libsrt live mode (core.cpp checkNAKTimer): half of RTT + 4·RTTVar, at least 20 ms.
-    const nakPeriod = Math.max(MIN_NAK_PERIOD_US, (this.rttUs + 4 * this.rttVarUs) / 2);
-    if (this.loss.length > 0 && nowUs - this.lastNakAtUs >= nakPeriod) {
+    if (this.loss.length > 0 && nowUs - this.lastNakAtUs >= this.nakPeriodUs()) {
       this.lastNakAtUs = nowUs;
       this.sink.nak(this.loss.slice(0, 64));
       this.counters.naksSent++;
     }
+  }
+
+  /**
+   * The earliest time (µs, the caller's clock) at which {@link tick} has
+   * something to do or {@link isIdle} turns true: the earlier of
+   * {@link nextReleaseUs} and {@link nextControlUs}. Exact: a caller that
+   * calls `tick` at this time (and after each packet) sends every ACK and
+   * NAK and delivers every packet at the time the protocol says. It moves
+   * only when a packet, an ACKACK, a DROPREQ or `tick` changes the state, so
+   * a caller reads it after each of those.
+   */
+  nextDeadlineUs(): number {
+    return Math.min(this.releaseAtUs, this.nextControlUs());
+  }
+
+  /**
+   * TSBPD (§4.5, §4.6): the time the head packet is due, or, behind a hole
+   * at the head, the time the first packet after it is due (the hole is then
+   * too late); Infinity while nothing is held or, without TLPKTDROP, while
+   * the head is missing.
+   */
+  nextReleaseUs(): number {
+    return this.releaseAtUs;
+  }
+
+  /**
+   * The protocol's timers: the next full ACK (10 ms after the last, §4.8.1;
+   * always pending, so this is never more than 10 ms after the last ACK),
+   * the next periodic NAK while anything is lost (§4.8.2), and the first
+   * time {@link isIdle} is true.
+   */
+  nextControlUs(): number {
+    let d = this.lastAckAtUs + ACK_PERIOD_US;
+    if (this.loss.length > 0) {
+      const nak = this.lastNakAtUs + this.nakPeriodUs();
+      if (nak < d) d = nak;
+    }
+    const idle = this.lastPacketAtUs + this.idleUs + 1; // isIdle is strict (>)
+    if (idle < d) d = idle; // NaN before the first packet: never less
+    return d;
+  }
+
+  /** libsrt live mode (core.cpp checkNAKTimer): half of RTT + 4·RTTVar, at least 20 ms. */
+  private nakPeriodUs(): number {
+    return Math.max(MIN_NAK_PERIOD_US, (this.rttUs + 4 * this.rttVarUs) / 2);
   }
 
   private unwrapTs(ts: number): number {
@@ -305,18 +381,30 @@ export class SrtReceiver {
     return false;
   }
 
-  /** Deliver in order what is due; skip holes whose successor is due (too late). */
+  /**
+   * Deliver in order what is due; skip holes whose successor is due (too
+   * late). Leaves {@link releaseAtUs} at the time it next has work. At most
+   * `window` steps a call (each delivers a packet or skips a hole): if that
+   * is not enough, the rest is due at once, on the next tick.
+   */
   private release(nowUs: number): void {
+    this.releaseAtUs = Infinity;
     if (Number.isNaN(this.tsbpdBaseUs)) return;
     for (let guard = 0; guard < this.window; guard++) {
       const slot = this.next % this.window;
       const len = this.len[slot];
       if (len >= 0) {
-        if (this.tsbpdBaseUs + this.tsUs[slot] + this.latencyUs > nowUs) return;
+        const dueUs = this.tsbpdBaseUs + this.tsUs[slot] + this.latencyUs;
+        if (dueUs > nowUs) {
+          this.releaseAtUs = dueUs;
+          return;
+        }
+        const payload = this.buf[slot]!;
+        this.buf[slot] = null;
         this.len[slot] = -1;
         this.next = seqAdd31(this.next, 1);
         this.counters.packetsDelivered++;
-        this.sink.deliver(this.pool, slot * this.maxPayload, len);
+        this.sink.deliver(payload, this.off[slot], len);
         continue;
       }
       if (seqDiff31(this.edge, this.next) <= 0 || !this.tlpktdrop) return;
@@ -331,13 +419,18 @@ export class SrtReceiver {
       }
       if (found < 0) return;
       const fs = found % this.window;
-      if (this.tsbpdBaseUs + this.tsUs[fs] + this.latencyUs > nowUs) return;
+      const dueUs = this.tsbpdBaseUs + this.tsUs[fs] + this.latencyUs;
+      if (dueUs > nowUs) {
+        this.releaseAtUs = dueUs;
+        return;
+      }
       while (this.next !== found) {
         this.removeLoss(this.next);
         this.counters.packetsDropped++;
         this.next = seqAdd31(this.next, 1);
       }
     }
+    this.releaseAtUs = nowUs;
   }
 
   private sendAck(nowUs: number, light: boolean): void {

@@ -20,8 +20,31 @@
  * §4.3.1.1). What is refused (unknown stream id, wrong version, encryption
  * we cannot do, stale cookie, packets for sockets we do not have) is counted
  * and logged once per second per endpoint; nothing else is affected.
+ *
+ * Timers are event-driven, on libsrt's schedule (SrtConnection.service):
+ *   - the protocol's timers (full ACK 10 ms after the last, periodic NAK,
+ *     keepalive, peer idle) are checked after every packet, as libsrt
+ *     checks them after every packet it processes (queue.cpp
+ *     `CRcvQueue::worker_ProcessAddressedPacket` → `CUDT::checkTimers`), and
+ *     when no packet has come for 10 ms, as libsrt's receive loop does (its
+ *     recvfrom waits at most 10 ms in select(), channel.cpp; then
+ *     `CRcvQueue::worker` checks every connection not checked for
+ *     `COMM_SYN_INTERVAL_US`). So while packets flow a full ACK leaves with
+ *     the first packet at or after its 10 ms, as libsrt's does (measured on
+ *     the bench's stream: the same ACK rate and gaps as libsrt's), and with
+ *     no packets, every 10 ms (plus the timer's lateness, < 1 ms);
+ *   - TSBPD delivery happens at each packet's time (as libsrt's TSBPD
+ *     thread does it): on a packet's arrival, whatever is due is delivered,
+ *     and when the head packet falls due between arrivals, a timer delivers
+ *     it then.
+ * Each owner (endpoint or caller) keeps one one-shot timer for the earliest
+ * of its connections' deadlines ({@link DeadlineTimer}), re-set as they
+ * move; an endpoint with no connection has no timer at all. (It was a 5 ms
+ * setInterval per endpoint: 200 wakeups/s, with or without a caller.)
  */
 import dgram from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIPv4 } from 'node:net';
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import {
   ControlType,
@@ -74,10 +97,25 @@ const OUR_FLAGS = SrtFlags.TSBPDSND | SrtFlags.TSBPDRCV | SrtFlags.TLPKTDROP | S
 /** libsrt live defaults. */
 const MTU = 1500;
 const FLOW_WINDOW = 8192;
-/** Receiver timers: ACK every 10 ms needs a finer tick. */
-const TICK_MS = 5;
+/**
+ * libsrt `CUDT::COMM_SYN_INTERVAL_US`: with no packet, a connection's
+ * protocol timers are checked at most this long after the last check.
+ */
+const CHECK_INTERVAL_US = 10_000;
 /** libsrt sends KEEPALIVE after 1 s without sending anything. */
 const KEEPALIVE_US = 1_000_000;
+/**
+ * Control packets (ACK, NAK, keepalive, shutdown) of one connection are
+ * written into one of these preallocated buffers and sent from it; a buffer
+ * is written again only after its send callback, as dgram.send does not copy
+ * (STYLE.md §5). Four cover the most one packet can cause (an immediate NAK,
+ * a light ACK, a full ACK, a periodic NAK) before the callbacks run on the
+ * next tick; if the socket is queueing and all are in flight, the packet
+ * gets a buffer of its own (freed by the GC after its send).
+ */
+const CONTROL_BUFFERS = 4;
+/** An ACK is 44 bytes, a NAK of 64 ranges at most 16 + 64 × 8: an MTU is plenty. */
+const CONTROL_BUFFER_BYTES = MTU;
 /** Cookies are valid in this minute and the previous one (libsrt: the minute of the clock). */
 const COOKIE_PERIOD_MS = 60_000;
 /** Connections per endpoint: a bound on state a flood of valid handshakes can create. */
@@ -111,17 +149,98 @@ export interface SrtAcceptor {
 export interface SrtConnectionOwner {
   readonly counters: { malformed: number };
   nowUs(): number;
-  sendTo(buf: Buffer, port: number, address: string): void;
+  /**
+   * Send `buf[0, len)` to address:port. `buf` is borrowed until `sent` is
+   * called (dgram.send does not copy); without `sent`, until the GC frees it.
+   * A send error goes to `sent`, else to the socket's 'error' handler.
+   */
+  sendTo(buf: Buffer, len: number, port: number, address: string, sent?: (err: Error | null) => void): void;
+  /** A send error reported to a `sent` callback: as the socket's 'error' handler would take it. */
+  sendFailed(err: Error): void;
   forget(c: SrtConnection): void;
   repeatConclusion(c: SrtConnection, buf: Buffer, len: number): void;
 }
 
+/**
+ * node:dgram's `lookup` for sockets that send only to IPv4 literals (the
+ * addresses datagrams came from; a caller's configured listener, which the
+ * config checks is IPv4): answered at once. Node's default, dns.lookup,
+ * answers a literal too, but a tick later (process.nextTick and a closure per
+ * datagram), and the datagram leaves only then. Anything else still goes to
+ * dns.lookup.
+ */
+function ipv4Lookup(hostname: string, options: LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  if (isIPv4(hostname)) callback(null, hostname, 4);
+  else dnsLookup(hostname, options, callback);
+}
+
+/**
+ * One one-shot timer for the earliest deadline of an owner's connections
+ * (µs, on the owner's clock, performance.now() based: CLOCK_MONOTONIC, the
+ * clock of libuv's timers). {@link arm} sets it for a deadline, or stops it
+ * for Infinity; the owner re-arms it whenever the earliest deadline moves —
+ * earlier, or later (else it would fire for nothing).
+ *
+ * Node timers count whole milliseconds of libuv's loop clock, from the start
+ * of the millisecond they were set in: a timer set 0.9 ms into a millisecond
+ * for 2 ms may fire 1.1 ms later. Early, the owner would find nothing due
+ * and set it again: a wake-up for nothing (measured on the bench's stream:
+ * 15 % of the timer's wake-ups, before this was counted in). So the delay
+ * counts from the start of the current millisecond of CLOCK_MONOTONIC
+ * (process.hrtime): never early, and late by less than a millisecond plus
+ * the wake-up itself.
+ */
+export class DeadlineTimer {
+  /** The deadline it is set for; Infinity when stopped. */
+  deadlineUs = Infinity;
+  /** Times it fired (tests, profiling). */
+  fired = 0;
+  private handle: NodeJS.Timeout | null = null;
+  private readonly onFire = (): void => {
+    this.handle = null;
+    this.deadlineUs = Infinity;
+    this.fired++;
+    this.fire();
+  };
+
+  constructor(private readonly fire: () => void) {}
+
+  arm(deadlineUs: number, nowUs: number): void {
+    if (deadlineUs === this.deadlineUs && (this.handle !== null || deadlineUs === Infinity)) return;
+    if (this.handle !== null) clearTimeout(this.handle);
+    this.handle = null;
+    this.deadlineUs = deadlineUs;
+    if (!(deadlineUs < Infinity)) return;
+    const intoMsUs = (process.hrtime()[1] % 1_000_000) / 1000;
+    this.handle = setTimeout(this.onFire, Math.max(1, Math.ceil((deadlineUs - nowUs + intoMsUs) / 1000)));
+  }
+
+  stop(): void {
+    this.arm(Infinity, 0);
+  }
+}
+
 export class SrtConnection {
   readonly receiver: SrtReceiver;
+  /**
+   * When the owner's timer must call {@link service} (µs, the owner's
+   * clock): the next TSBPD time, or the next protocol timer but no earlier
+   * than CHECK_INTERVAL_US after the last check. The owner's timer is set
+   * for the earliest of its connections'; Infinity once closed.
+   */
+  deadlineUs = 0;
   private readonly startUs: number;
   private lastSentUs: number;
   private closed = false;
-  private readonly out = Buffer.alloc(1500);
+  /** The control-packet buffers (CONTROL_BUFFERS), which are in flight, and each one's send callback. */
+  private readonly ctl: Buffer[] = [];
+  private readonly ctlBusy = new Uint8Array(CONTROL_BUFFERS);
+  private readonly ctlSent: ((err: Error | null) => void)[] = [];
+  /** The buffer take() gave for the control packet being written: ctl[outSlot], or a one-off when outSlot is -1. */
+  private out: Buffer;
+  private outSlot = -1;
+  /** Where take() looks first: round-robin, so a buffer just sent is the last to be asked for again. */
+  private ctlNext = 0;
   private readonly ack: SrtAck = { kind: SrtAckKind.FULL, ackNumber: 0, lastAckSeq: 0, rttUs: 0, rttVarianceUs: 0, availableBufferPackets: 0, packetsReceivingRatePps: 0, estimatedLinkCapacityPps: 0, receivingRateBps: 0, timestampUs: 0, destSocketId: 0 };
   onData: (payload: Buffer, off: number, len: number) => void = () => undefined;
   onClose: (why: string) => void = () => undefined;
@@ -147,6 +266,14 @@ export class SrtConnection {
   ) {
     this.startUs = nowUs;
     this.lastSentUs = nowUs;
+    for (let i = 0; i < CONTROL_BUFFERS; i++) {
+      this.ctl.push(Buffer.alloc(CONTROL_BUFFER_BYTES));
+      this.ctlSent.push((err) => {
+        this.ctlBusy[i] = 0;
+        if (err) this.endpoint.sendFailed(err);
+      });
+    }
+    this.out = this.ctl[0];
     const self = this;
     this.receiver = new SrtReceiver(
       {
@@ -157,12 +284,13 @@ export class SrtConnection {
           self.sendAck(a);
         },
         nak(ranges) {
-          const n = writeNak(self.out, 0, { timestampUs: self.ts(), destSocketId: self.peerSocketId }, ranges);
+          const n = writeNak(self.take(), 0, { timestampUs: self.ts(), destSocketId: self.peerSocketId }, ranges);
           self.send(n);
         },
       },
       { initialSequenceNumber, latencyUs: latencyMs * 1000 },
     );
+    this.setDeadlines(nowUs);
   }
 
   get peer(): string {
@@ -173,9 +301,28 @@ export class SrtConnection {
     return Math.max(0, Math.round(this.endpoint.nowUs() - this.startUs)) % 4294967296;
   }
 
+  /** A free buffer to write the next control packet into (then send() it): one of the four, or, if all are in flight, one of its own. */
+  private take(): Buffer {
+    for (let k = 0; k < CONTROL_BUFFERS; k++) {
+      const i = (this.ctlNext + k) % CONTROL_BUFFERS;
+      if (this.ctlBusy[i] === 0) {
+        this.outSlot = i;
+        return (this.out = this.ctl[i]);
+      }
+    }
+    this.outSlot = -1;
+    return (this.out = Buffer.allocUnsafe(CONTROL_BUFFER_BYTES));
+  }
+
+  /** Send the control packet take() gave the buffer for, `n` bytes. */
   private send(n: number): void {
     this.lastSentUs = this.endpoint.nowUs();
-    this.endpoint.sendTo(Buffer.from(this.out.subarray(0, n)), this.port, this.address);
+    const slot = this.outSlot;
+    if (slot >= 0) {
+      this.ctlBusy[slot] = 1;
+      this.ctlNext = (slot + 1) % CONTROL_BUFFERS;
+    }
+    this.endpoint.sendTo(this.out, n, this.port, this.address, slot >= 0 ? this.ctlSent[slot] : undefined);
   }
 
   private sendAck(a: SrtReceiverAck): void {
@@ -191,10 +338,16 @@ export class SrtConnection {
     k.receivingRateBps = a.bytesPerS;
     k.timestampUs = this.ts();
     k.destSocketId = this.peerSocketId;
-    this.send(writeAck(this.out, 0, k));
+    this.send(writeAck(this.take(), 0, k));
   }
 
-  /** A packet from the peer for this connection (header already parsed into `h`). */
+  /**
+   * A packet from the peer for this connection (header already parsed into
+   * `h`), then the timers that are due ({@link service}). A data packet's
+   * `buf` is transferred to the receiver (SrtReceiver.data): it must be the
+   * datagram's own Buffer, not written to afterwards. Encrypted payloads are
+   * decrypted in place in it.
+   */
   packet(buf: Buffer, len: number, h: ReturnType<typeof createSrtHeader>, nowUs: number): void {
     if (this.closed) return;
     if (!h.isControl) {
@@ -202,11 +355,12 @@ export class SrtConnection {
         // Clear or unknown-key data on an encrypted connection is not ours to play.
         this.undecryptable++;
         this.receiver.touch(nowUs);
-        return;
-      }
-      this.receiver.data(h.sequenceNumber, h.timestampUs, h.retransmitted, buf, SRT_HEADER_SIZE, len - SRT_HEADER_SIZE, nowUs);
-      return;
-    }
+      } else this.receiver.data(h.sequenceNumber, h.timestampUs, h.retransmitted, buf, SRT_HEADER_SIZE, len - SRT_HEADER_SIZE, nowUs);
+    } else this.control(buf, len, h, nowUs);
+    this.service(nowUs);
+  }
+
+  private control(buf: Buffer, len: number, h: ReturnType<typeof createSrtHeader>, nowUs: number): void {
     switch (h.controlType) {
       case ControlType.ACKACK:
         this.receiver.ackAck(h.typeSpecific, nowUs);
@@ -260,17 +414,38 @@ export class SrtConnection {
     writeControlHeader(out, 0, { controlType: ControlType.USER_DEFINED, subtype: SRT_CMD_KMRSP, typeSpecific: 0, timestampUs: this.ts(), destSocketId: this.peerSocketId });
     body.copy(out, SRT_HEADER_SIZE);
     this.lastSentUs = this.endpoint.nowUs();
-    this.endpoint.sendTo(out, this.port, this.address);
+    this.endpoint.sendTo(out, out.length, this.port, this.address);
   }
 
-  tick(nowUs: number): void {
+  /**
+   * The timers: whatever is due at `nowUs` (nothing, cheaply, when nothing
+   * is), then the deadlines again. packet() calls it after each packet; the
+   * owner when its timer fires (at {@link deadlineUs}).
+   */
+  service(nowUs: number): void {
     if (this.closed) return;
-    this.receiver.tick(nowUs);
-    if (this.receiver.isIdle(nowUs)) {
-      this.close('no packet from the peer for 5 s (peer idle timeout)', true);
+    // Read afresh: the packet just processed may have made something due (a loss: the periodic NAK).
+    if (nowUs >= Math.min(this.receiver.nextDeadlineUs(), this.lastSentUs + KEEPALIVE_US)) {
+      this.receiver.tick(nowUs);
+      if (this.receiver.isIdle(nowUs)) {
+        this.close('no packet from the peer for 5 s (peer idle timeout)', true);
+        return;
+      }
+      if (nowUs - this.lastSentUs >= KEEPALIVE_US) this.send(writeKeepalive(this.take(), 0, { timestampUs: this.ts(), destSocketId: this.peerSocketId }));
+    }
+    this.setDeadlines(nowUs);
+  }
+
+  /** After a check at `nowUs`: see {@link deadlineUs}. */
+  private setDeadlines(nowUs: number): void {
+    if (this.closed) {
+      // The sink (onData, onClose) may have closed it meanwhile.
+      this.deadlineUs = Infinity;
       return;
     }
-    if (nowUs - this.lastSentUs >= KEEPALIVE_US) this.send(writeKeepalive(this.out, 0, { timestampUs: this.ts(), destSocketId: this.peerSocketId }));
+    const releaseUs = this.receiver.nextReleaseUs();
+    const controlUs = Math.min(this.receiver.nextControlUs(), this.lastSentUs + KEEPALIVE_US);
+    this.deadlineUs = Math.min(releaseUs, Math.max(controlUs, nowUs + CHECK_INTERVAL_US));
   }
 
   stats(): SrtConnectionStats {
@@ -293,7 +468,8 @@ export class SrtConnection {
   close(why: string, tellPeer = true): void {
     if (this.closed) return;
     this.closed = true;
-    if (tellPeer) this.send(writeShutdown(this.out, 0, { timestampUs: this.ts(), destSocketId: this.peerSocketId }));
+    this.deadlineUs = Infinity;
+    if (tellPeer) this.send(writeShutdown(this.take(), 0, { timestampUs: this.ts(), destSocketId: this.peerSocketId }));
     this.endpoint.forget(this);
     this.onClose(why);
   }
@@ -322,7 +498,8 @@ export class SrtEndpoint implements SrtConnectionOwner {
   private readonly bySocketId = new Map<number, SrtConnection>();
   private readonly header = createSrtHeader();
   private readonly secret = randomBytes(32);
-  private timer: NodeJS.Timeout | null = null;
+  /** Set for the earliest deadline of the connections; stopped while there are none. */
+  readonly timer = new DeadlineTimer(() => this.onTimer());
   private bound: Promise<void>;
   private lastLogMs = 0;
   private suppressed = 0;
@@ -334,9 +511,9 @@ export class SrtEndpoint implements SrtConnectionOwner {
     private readonly log: (level: 'info' | 'warn', msg: string) => void,
     private readonly release: (e: SrtEndpoint) => void,
   ) {
-    this.sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+    this.sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024, lookup: ipv4Lookup });
     this.sock.on('message', (m, r) => this.onMessage(m, r));
-    this.sock.on('error', (err) => this.note('warn', `SRT socket ${address}:${port}: ${err.message}`));
+    this.sock.on('error', (err) => this.sendFailed(err));
     this.bound = new Promise((resolve, reject) => {
       this.sock.once('error', reject);
       this.sock.bind({ address, port, exclusive: true }, () => {
@@ -344,7 +521,6 @@ export class SrtEndpoint implements SrtConnectionOwner {
         resolve();
       });
     });
-    this.timer = setInterval(() => this.tick(), TICK_MS);
   }
 
   ready(): Promise<void> {
@@ -359,9 +535,9 @@ export class SrtEndpoint implements SrtConnectionOwner {
   unregister(a: SrtAcceptor): void {
     this.acceptors.delete(a);
     if (this.acceptors.size === 0) {
-      for (const c of [...this.bySocketId.values()]) c.close('listener closed');
-      if (this.timer) clearInterval(this.timer);
-      this.timer = null;
+      // close() deletes c from the map: safe while iterating a Map.
+      for (const c of this.bySocketId.values()) c.close('listener closed');
+      this.timer.stop();
       try {
         this.sock.close();
       } catch {
@@ -371,17 +547,51 @@ export class SrtEndpoint implements SrtConnectionOwner {
     }
   }
 
-  sendTo(buf: Buffer, port: number, address: string): void {
-    this.sock.send(buf, port, address);
+  sendTo(buf: Buffer, len: number, port: number, address: string, sent?: (err: Error | null) => void): void {
+    if (sent) this.sock.send(buf, 0, len, port, address, sent);
+    else this.sock.send(buf, 0, len, port, address);
+  }
+
+  sendFailed(err: Error): void {
+    this.note('warn', `SRT socket ${this.address}:${this.port}: ${err.message}`);
   }
 
   forget(c: SrtConnection): void {
     if (this.bySocketId.get(c.socketId) === c) this.bySocketId.delete(c.socketId);
+    // Its deadline may have been the timer's: the others' earliest, or none.
+    if (this.timer.deadlineUs < Infinity) this.rearm();
   }
 
-  private tick(): void {
+  /** The timer: each connection whose deadline has come does what is due; then the next earliest. At most MAX_CONNECTIONS. */
+  private onTimer(): void {
     const now = this.nowUs();
-    for (const c of [...this.bySocketId.values()]) c.tick(now);
+    // A connection closed by service() is deleted from the map: safe while iterating a Map.
+    for (const c of this.bySocketId.values()) if (c.deadlineUs <= now) c.service(now);
+    this.rearm();
+  }
+
+  /** Set the timer for the earliest deadline of all connections (at most MAX_CONNECTIONS). */
+  private rearm(): void {
+    let next = Infinity;
+    for (const c of this.bySocketId.values()) if (c.deadlineUs < next) next = c.deadlineUs;
+    this.timer.arm(next, this.nowUs());
+  }
+
+  /**
+   * After c's deadline moved from `before`: earlier than the timer → set it
+   * earlier; later, and c's was the timer's → the new earliest of all. The
+   * usual case, one connection per endpoint, is the second one after most
+   * packets: the timer follows the deadline, and fires only if no packet
+   * comes first.
+   */
+  private moved(c: SrtConnection, before: number, nowUs: number): void {
+    const d = c.deadlineUs;
+    if (d === before) return;
+    if (d < this.timer.deadlineUs) this.timer.arm(d, nowUs);
+    else if (before <= this.timer.deadlineUs) {
+      if (this.bySocketId.size === 1) this.timer.arm(d, nowUs);
+      else this.rearm();
+    }
   }
 
   /** One summary line per second at most (STYLE.md §3: bad input is data). */
@@ -411,7 +621,9 @@ export class SrtEndpoint implements SrtConnectionOwner {
         this.counters.foreignPackets++;
         return;
       }
+      const before = c.deadlineUs;
       c.packet(msg, msg.length, h, now);
+      this.moved(c, before, now);
       return;
     }
     if (h.isControl && h.controlType === ControlType.HANDSHAKE) this.handshake(msg, r, now);
@@ -428,7 +640,7 @@ export class SrtEndpoint implements SrtConnectionOwner {
     const minute = Math.floor(Date.now() / COOKIE_PERIOD_MS);
     if (hs.handshakeType === HandshakeType.INDUCTION) {
       // draft §4.3.1.1: answer with v5, the magic, and a cookie; keep nothing.
-      this.sendTo(
+      this.sock.send(
         writeHandshake({
           timestampUs: 0,
           destSocketId: hs.socketId,
@@ -464,7 +676,7 @@ export class SrtEndpoint implements SrtConnectionOwner {
     const reject = (reason: number, counter: keyof SrtEndpoint['counters'], why: string): void => {
       this.counters[counter]++;
       this.note('warn', `SRT ${this.address}:${this.port}: refused ${r.address}:${r.port}${hs.streamId ? ` (stream id ${JSON.stringify(hs.streamId)})` : ''}: ${why}`);
-      this.sendTo(writeHandshake({ ...hs, destSocketId: hs.socketId, handshakeType: handshakeRejection(reason), socketId: 0, peerIp: peerIpFromIPv4(r.address) }), r.port, r.address);
+      this.sock.send(writeHandshake({ ...hs, destSocketId: hs.socketId, handshakeType: handshakeRejection(reason), socketId: 0, peerIp: peerIpFromIPv4(r.address) }), r.port, r.address);
     };
     if (hs.version !== HandshakeVersion.SRT5 || !hs.hsReq) return reject(SrtRejectReason.VERSION, 'rejectedVersion', `handshake version ${hs.version} without HSREQ (SRT 1.3 or later is needed)`);
     const sid = hs.streamId ?? null;
@@ -502,12 +714,13 @@ export class SrtEndpoint implements SrtConnectionOwner {
     this.bySocketId.set(id, c);
     this.counters.connections++;
     this.answerConclusion(c, hs, r);
+    this.moved(c, Infinity, nowUs);
   }
 
   private answerConclusion(c: SrtConnection, hs: SrtHandshake, r: dgram.RemoteInfo): void {
     // KMRSP: the caller's key material echoed means "accepted" (libsrt).
     const km = c.kmRsp;
-    this.sendTo(
+    this.sock.send(
       writeHandshake({
         timestampUs: 0,
         destSocketId: hs.socketId,
@@ -568,7 +781,8 @@ export class SrtCaller implements SrtConnectionOwner {
   private conn: SrtConnection | null = null;
   private readonly socketId = randomInt(1, 0x3fffffff);
   private readonly isn = randomInt(0, 0x7fffffff);
-  private timer: NodeJS.Timeout | null = null;
+  /** The connection's timers (DeadlineTimer), once connected. */
+  readonly timer = new DeadlineTimer(() => this.onTimer());
   private resend: NodeJS.Timeout | null = null;
   private cookie = 0;
   private closed = false;
@@ -589,9 +803,9 @@ export class SrtCaller implements SrtConnectionOwner {
       this.keys = null;
       this.kmReq = null;
     }
-    this.sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+    this.sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024, lookup: ipv4Lookup });
     this.sock.on('message', (m, r) => this.onMessage(m, r));
-    this.sock.on('error', (err) => this.fail(new Error(`SRT caller socket: ${err.message}`)));
+    this.sock.on('error', (err) => this.sendFailed(err));
     this.sock.bind({ address: o.localAddress, port: 0 }, () => this.start());
   }
 
@@ -653,9 +867,16 @@ export class SrtCaller implements SrtConnectionOwner {
       this.counters.malformed++;
       return;
     }
-    if (this.conn) {
-      if (h.destSocketId !== this.socketId) this.counters.foreignPackets++;
-      else this.conn.packet(msg, msg.length, h, this.nowUs());
+    const c = this.conn;
+    if (c) {
+      if (h.destSocketId !== this.socketId) {
+        this.counters.foreignPackets++;
+        return;
+      }
+      const before = c.deadlineUs;
+      const now = this.nowUs();
+      c.packet(msg, msg.length, h, now);
+      if (c.deadlineUs !== before && !this.closed) this.timer.arm(c.deadlineUs, now);
       return;
     }
     if (!h.isControl || h.controlType !== ControlType.HANDSHAKE) return;
@@ -693,7 +914,7 @@ export class SrtCaller implements SrtConnectionOwner {
       this.conn = c;
       if (this.resend) clearInterval(this.resend);
       this.resend = null;
-      this.timer = setInterval(() => c.tick(this.nowUs()), TICK_MS);
+      this.timer.arm(c.deadlineUs, this.nowUs());
       this.done(c);
       return;
     }
@@ -709,8 +930,22 @@ export class SrtCaller implements SrtConnectionOwner {
     this.done(err);
   }
 
-  sendTo(buf: Buffer, port: number, address: string): void {
-    if (!this.closed) this.sock.send(buf, port, address);
+  private onTimer(): void {
+    const c = this.conn;
+    if (!c || this.closed) return;
+    const now = this.nowUs();
+    c.service(now);
+    if (!this.closed) this.timer.arm(c.deadlineUs, now);
+  }
+
+  sendTo(buf: Buffer, len: number, port: number, address: string, sent?: (err: Error | null) => void): void {
+    if (this.closed) return;
+    if (sent) this.sock.send(buf, 0, len, port, address, sent);
+    else this.sock.send(buf, 0, len, port, address);
+  }
+
+  sendFailed(err: Error): void {
+    this.fail(new Error(`SRT caller socket: ${err.message}`));
   }
 
   forget(c: SrtConnection): void {
@@ -725,7 +960,7 @@ export class SrtCaller implements SrtConnectionOwner {
     if (this.closed) return;
     this.closed = true;
     if (this.resend) clearInterval(this.resend);
-    if (this.timer) clearInterval(this.timer);
+    this.timer.stop();
     setTimeout(() => {
       try {
         this.sock.close();
