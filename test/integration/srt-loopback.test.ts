@@ -147,6 +147,13 @@ channels:
   t.teardown(() => a2.kill('SIGKILL'));
   const again = await he.waitFor((c) => c[0].state === 'ok' && (c[0].input.source.srtConnections as number) >= 1 && c[0].input.source.srtPacketsReceived !== null, 20_000, 'a new caller on channel 1');
   t.ok(again[0].input.restarts >= 1, `channel 1 took the new caller after restarting its input (${again[0].input.lastError})`);
+
+  // srt-live-transmit stopped gracefully (SIGINT): libsrt sends SHUTDOWN, and
+  // the channel knows at once — not after the peer idle timeout (5 s).
+  const sigAt = Date.now();
+  process.kill(-b.pid!, 'SIGINT');
+  const shut = await he.waitFor((c) => /shut the connection down/.test(String(c[1].input.source.srtLastClose ?? '')), 4500, 'channel 2 told of the shutdown');
+  t.pass(`channel 2: "${String(shut[1].input.source.srtLastClose)}", seen in the status ${Date.now() - sigAt} ms after SIGINT (the status lags up to 2 s)`);
   t.equal(he.proc.exitCode, null, 'the headend kept running');
 });
 
