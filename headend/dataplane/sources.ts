@@ -409,6 +409,15 @@ export class SrtCallerSource implements Source {
 
   constructor(private readonly src: SrtSourceConfig) {}
 
+  /**
+   * Calling, not yet answered: not a stall. The call has a timeout of its
+   * own (3 s, with the reason "no answer"), which the stall watchdog of the
+   * same length would otherwise race and hide.
+   */
+  waiting(): boolean {
+    return this.conn === null;
+  }
+
   status(): Record<string, number | string | null> {
     const s = this.conn?.stats();
     return {
