@@ -493,7 +493,10 @@ export class ChannelPipeline {
     // The channel's input: the one on the air, or the primary while the slate is.
     const shown = active === this.slate ? this.inputs[0] : active;
     const sup = shown.supervisor;
-    const onAir = nowMs - active.lastPacketAtMs < 1500 && nowMs - this.lastFlowAtMs < 2500;
+    // A file is read on demand in chunks that can be seconds of a small
+    // stream: its silence between reads is no sign (InputRunner.healthy).
+    const delivering = active.cfg.type === 'file' ? active.healthy(nowMs, f) : nowMs - active.lastPacketAtMs < 1500;
+    const onAir = delivering && nowMs - this.lastFlowAtMs < 2500;
     const state: ChannelSnapshot['state'] =
       active === this.slate
         ? 'slate'
