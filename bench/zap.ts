@@ -160,6 +160,13 @@ const CPUS = (() => {
 function groupOf(k: number): string {
   return `239.255.200.${k}`;
 }
+/** The headend's output program (core/mpegts/remux.ts plan): the same PIDs on every channel. */
+const OUT_PMT_PID = 0x1000;
+const OUT_VIDEO_PID = 0x100;
+const OUT_AUDIO_PID = 0x101;
+/** pidOwner: a PID every channel uses. */
+const SHARED = -2;
+
 function serviceIdOf(k: number): number {
   return 1000 + k;
 }
@@ -683,7 +690,7 @@ function findStart(cap: Capture, from: number, to: number, ch: number, naive: bo
       const pid = tsPid(buf, o);
       if (pid === TsPid.PAT) {
         if (programOf.get(patProgram(buf, o)) === ch) return { start: pos + o, beforePat };
-      } else if (pidOwner[pid] === ch) {
+      } else if (pidOwner[pid] === ch || pidOwner[pid] === SHARED) {
         if (naive) return { start: pos + o, beforePat };
         beforePat++;
       }
@@ -723,7 +730,7 @@ async function writeSegment(cap: Capture, start: number, end: number, ch: number
   const n = Math.floor(buf.length / TS_PACKET_SIZE);
   const keep = new Uint8Array(n);
   const lastPusi = new Int32Array(PID_COUNT).fill(-1);
-  const isEs = (pid: number): boolean => pidOwner[pid] === ch && pid !== pmtPidOf(ch);
+  const isEs = (pid: number): boolean => (pidOwner[pid] === ch || pidOwner[pid] === SHARED) && pid !== OUT_PMT_PID;
   let foreign = 0;
   for (let i = 0; i < n; i++) {
     const o = i * TS_PACKET_SIZE;
@@ -797,15 +804,20 @@ async function analyseMode(
   const index = JSON.parse(await readFile(`${prefix}.json`, 'utf8')) as ClientIndex;
   const raw = await readFile(`${prefix}.chunks`);
   const chunks = new Float64Array(raw.buffer, raw.byteOffset, raw.length / 8);
+  // What the agent hands the player is the headend's output program, not the
+  // source's: the output remux puts every channel on the same PIDs (PMT
+  // 0x1000, video 0x100, audio 0x101) with program_number = the channel
+  // number. Channels are told apart by the program in their PAT; the shared
+  // PIDs belong to whichever channel's segment they are in (SHARED).
   const pidOwner = new Int16Array(PID_COUNT).fill(-1);
   const programOf = new Map<number, number>();
   const videoPidOf = new Map<number, number>();
+  pidOwner[OUT_PMT_PID] = SHARED;
+  pidOwner[OUT_VIDEO_PID] = SHARED;
+  pidOwner[OUT_AUDIO_PID] = SHARED;
   for (const s of sources) {
-    pidOwner[s.pmtPid] = s.channel;
-    pidOwner[s.videoPid] = s.channel;
-    pidOwner[s.audioPid] = s.channel;
-    programOf.set(s.serviceId, s.channel);
-    videoPidOf.set(s.channel, s.videoPid);
+    programOf.set(s.channel, s.channel);
+    videoPidOf.set(s.channel, OUT_VIDEO_PID);
   }
   const cap = new Capture(`${prefix}.ts`);
   const zaps = index.zaps;
@@ -1008,7 +1020,7 @@ async function runMode(
       [
         process.execPath, THIS_FILE, '--client', '--port', String(CONTROL_PORT), '--iface', net.rxAddress,
         '--channels', sources.map((s) => s.channel).join(','),
-        '--taps', sources.map((s) => `${s.channel}:${groupOf(s.channel)}:${s.videoPid}`).join(','),
+        '--taps', sources.map((s) => `${s.channel}:${groupOf(s.channel)}:${OUT_VIDEO_PID}`).join(','),
         '--zaps', String(o.zaps), '--dwell-min', String(info.dwellMinMs), '--seed', String(o.seed),
         '--out', prefix, '--max-seconds', String(maxSeconds),
       ],

@@ -189,7 +189,10 @@ export class ChannelPipeline {
         }
       },
     };
-    this.remux = new OutputRemux(onAir, { service: { name: cfg.name } });
+    // program_number (= DVB service_id) is the channel number: unique in the
+    // headend's network, as EN 300 468 wants service ids to be, so receivers
+    // and monitoring tell the channels apart; PIDs are the same on every channel.
+    this.remux = new OutputRemux(onAir, { programNumber: cfg.number, service: { name: cfg.name } });
     this.inputs = cfg.inputs.map((src, i) => this.runner(i, src, i === 0 ? 'primary' : `backup ${i}`));
     this.active = this.inputs[0];
   }

@@ -125,6 +125,8 @@ channels:
   const s3 = await he.waitFor((c) => c[0].state === 'slate', 5000, 'the slate');
   t.equal(s3[0].activeInput, 'slate');
   t.match(s3[0].lastSwitch!.reason, /no input has worked for \d+ ms/);
+  const slateAfter = Number(/no input has worked for (\d+) ms/.exec(s3[0].lastSwitch!.reason)?.[1]);
+  t.ok(slateAfter <= 1000, `the slate decided ${slateAfter} ms after the last packet (within 1 s)`);
   await sleep(1500);
   const gap3 = maxGapBetween(cap.datagrams, killAll - 100, performance.now());
   t.ok(gap3 < 1500, `the multicast was silent ${gap3.toFixed(0)} ms at most before the slate (slate after 1 s without input)`);
