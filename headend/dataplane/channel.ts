@@ -513,7 +513,9 @@ export class ChannelPipeline {
                 ? 'starting'
                 : 'no-input';
     const ins = this.inspector;
-    const st = shown.status(nowMs, f);
+    // Each input's status once; the channel's summary is the shown one's.
+    const statuses = this.inputs.map((r) => r.status(nowMs, f));
+    const st = statuses[this.inputs.indexOf(shown)];
     return {
       number: this.cfg.number,
       name: this.cfg.name,
@@ -522,17 +524,8 @@ export class ChannelPipeline {
       uptimeS: Math.round((nowMs - this.startedAtMs) / 1000),
       inputBitrateBps: Math.round(inBps),
       outputBitrateBps: Math.round(outBps),
-      input: {
-        bytes: st.bytes,
-        packets: st.packets,
-        syncLosses: st.syncLosses,
-        bytesSkipped: st.bytesSkipped,
-        restarts: st.restarts,
-        lastError: st.lastError,
-        lastErrorAgoS: st.lastErrorAgoS,
-        source: st.source,
-      },
-      inputs: this.inputs.map((r) => ({ ...r.status(nowMs, f), onAir: r === active })),
+      input: { bytes: st.bytes, packets: st.packets, syncLosses: st.syncLosses, bytesSkipped: st.bytesSkipped, restarts: st.restarts, lastError: st.lastError, lastErrorAgoS: st.lastErrorAgoS, source: st.source },
+      inputs: statuses.map((x, i) => ({ ...x, onAir: this.inputs[i] === active })),
       activeInput: active === this.slate ? 'slate' : active.label,
       sourceFormat: this.sourceFormat(),
       slateFile: this.slatePath ? basename(this.slatePath) : null,

@@ -24,6 +24,9 @@ export type ToWorker =
   | { type: 'slate'; path: string; channel?: number }
   | { type: 'shutdown' };
 
+/** The fields of an input's status the channel's own summary repeats. */
+export type InputSummaryKey = 'bytes' | 'packets' | 'syncLosses' | 'bytesSkipped' | 'restarts' | 'lastError' | 'lastErrorAgoS' | 'source';
+
 export interface ChannelSnapshot {
   number: number;
   name: string;
@@ -34,16 +37,8 @@ export interface ChannelSnapshot {
   /** Bits per second over the last snapshot interval. */
   inputBitrateBps: number;
   outputBitrateBps: number;
-  input: {
-    bytes: number;
-    packets: number;
-    syncLosses: number;
-    bytesSkipped: number;
-    restarts: number;
-    lastError: string | null;
-    lastErrorAgoS: number | null;
-    source: Record<string, number | string | null>;
-  };
+  /** The input shown for the channel (the one on the air, or the primary while the slate is). */
+  input: Pick<InputStatus, InputSummaryKey>;
   /** Every input (primary first), with its health; `onAir` marks the one sent. */
   inputs: (InputStatus & { onAir: boolean })[];
   /** `primary`, `backup N`, or `slate`. */
