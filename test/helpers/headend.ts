@@ -4,6 +4,8 @@
  * reads its `status.json` counters.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,29 +102,70 @@ export async function runHeadendOnce(yaml: string, args: string[] = []): Promise
   });
 }
 
+export interface HttpAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * One request with Node's own HTTP/HTTPS client: fetch cannot be given a CA,
+ * and a test of the HTTPS API must verify the server's certificate against
+ * its own (`ca`), not turn verification off. A fresh connection per request
+ * (agent: false: no keep-alive socket outlives the test); the whole exchange
+ * is bounded by `timeoutMs`. Network errors (refused, reset, a certificate
+ * that does not verify) reject.
+ */
+export function httpRequest(
+  url: string | URL,
+  o: { method?: string; headers?: Record<string, string>; body?: string; ca?: string | Buffer; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
+  const u = new URL(url);
+  const headers = { ...(o.body !== undefined ? { 'content-length': String(Buffer.byteLength(o.body)) } : {}), ...(o.headers ?? {}) };
+  const options = { method: o.method ?? 'GET', headers, agent: false as const, signal: AbortSignal.timeout(o.timeoutMs ?? 10_000) };
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: http.IncomingMessage): void => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    };
+    const req = u.protocol === 'https:' ? https.request(u, { ...options, ...(o.ca !== undefined ? { ca: o.ca } : {}) }, onResponse) : http.request(u, options, onResponse);
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
 /**
  * Log in to the admin API as `admin` with the one-time password the headend
  * printed on first start, change it (required before anything else), and
  * return the session cookie and the headers a state-changing request needs
- * (the same-origin check wants Origin = the API's own origin).
+ * (the same-origin check wants Origin = the API's own origin), with the
+ * Set-Cookie headers of both steps as the headend sent them.
+ * For an HTTPS `baseUrl`, `ca` is the certificate the headend's must verify against.
  */
-export async function adminSession(baseUrl: string, headendOutput: string): Promise<{ cookie: string; headers: Record<string, string> }> {
+export async function adminSession(
+  baseUrl: string,
+  headendOutput: string,
+  opts: { ca?: string | Buffer } = {},
+): Promise<{ cookie: string; headers: Record<string, string>; loginSetCookie: string; passwordSetCookie: string | null }> {
   const m = /user "admin" created with the one-time password (\S+)/.exec(headendOutput);
   if (!m) throw new Error('no one-time admin password in the headend output');
   const origin = new URL(baseUrl).origin;
-  const post = async (path: string, body: unknown, cookie?: string): Promise<Response> =>
-    fetch(new URL(path, baseUrl), {
+  const post = async (path: string, body: unknown, cookie?: string): Promise<HttpAnswer> =>
+    httpRequest(new URL(path, baseUrl), {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin, ...(cookie ? { cookie } : {}) },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
+      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
     });
   const login = await post('api/login', { username: 'admin', password: m[1] });
-  if (login.status !== 200) throw new Error(`login: HTTP ${login.status} ${await login.text()}`);
-  let cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+  if (login.status !== 200) throw new Error(`login: HTTP ${login.status} ${login.body}`);
+  const loginSetCookie = login.headers['set-cookie']?.[0] ?? '';
+  let cookie = loginSetCookie.split(';')[0];
   const pw = await post('api/me/password', { current: m[1], new: 'a-new-admin-password-1' }, cookie);
-  if (pw.status >= 300) throw new Error(`password change: HTTP ${pw.status} ${await pw.text()}`);
-  const renewed = pw.headers.get('set-cookie');
-  if (renewed) cookie = renewed.split(';')[0];
-  return { cookie, headers: { cookie, origin } };
+  if (pw.status >= 300) throw new Error(`password change: HTTP ${pw.status} ${pw.body}`);
+  const passwordSetCookie = pw.headers['set-cookie']?.[0] ?? null;
+  if (passwordSetCookie) cookie = passwordSetCookie.split(';')[0];
+  return { cookie, headers: { cookie, origin }, loginSetCookie, passwordSetCookie };
 }
