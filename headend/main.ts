@@ -7,6 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { createSecureContext } from 'node:tls';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -20,9 +21,12 @@ import { requireFleetKey, requireRole } from './control/auth.js';
 import { openStore, type Store } from './store/db.js';
 import { StoreError } from './store/errors.js';
 import { advertiseHeadend, type HeadendAdvertisement } from './control/mdns.js';
+import { ChannelEvents } from './control/events.js';
+import { Thumbnails } from './control/thumbnail.js';
+import { registerAdminUi } from './control/ui.js';
 import { SlateMaker, type SlateFormat } from './slate.js';
 import { createLogger, isLogLevel, type Logger } from './log.js';
-import { ffmpegMuxrateBps } from './dataplane/ffmpeg.js';
+import { ffmpegMuxrateBps, findFfmpeg } from './dataplane/ffmpeg.js';
 import type { ChannelSnapshot, FccStatus, FromWorker, ToWorker } from './dataplane/messages.js';
 
 const USAGE = `Usage: roomcast-headend [options]
@@ -137,6 +141,20 @@ async function main(): Promise<number> {
     }
   }
   const dataDir = resolve(args.data ?? './data');
+  // TLS first: a refused start must not have touched the database (nor spent the one-time admin password).
+  let https: { cert: Buffer; key: Buffer } | null = null;
+  if (cfg.headend.tls) {
+    const { cert, key } = cfg.headend.tls;
+    try {
+      https = { cert: await readFile(cert), key: await readFile(key) };
+      // Parsed now: a file that is not PEM, or a key that is not the certificate's, would
+      // otherwise throw from https.createServer after the channels started.
+      createSecureContext(https);
+    } catch (err) {
+      process.stderr.write(`roomcast-headend: refusing to start.\nheadend.tls (cert ${cert}, key ${key}): ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
   // The store (main thread only): the lineup after first start, users, sessions, audit, STB reports.
   await mkdir(dataDir, { recursive: true });
   const dbFile = join(dataDir, 'roomcast.db');
@@ -173,16 +191,6 @@ async function main(): Promise<number> {
   // restarted worker keeps it and the lineup, SDP and RAMS-R agree on it.
   const ssrcs = new Map<number, number>(cfg.channels.map((c) => [c.number, randomInt(0, 2 ** 32 - 1) >>> 0]));
   await writePlaylists(cfg, dataDir, ssrcs);
-  let https: { cert: Buffer; key: Buffer } | null = null;
-  if (cfg.headend.tls) {
-    try {
-      https = { cert: await readFile(cfg.headend.tls.cert), key: await readFile(cfg.headend.tls.key) };
-    } catch (err) {
-      process.stderr.write(`roomcast-headend: refusing to start.\nheadend.tls: ${(err as Error).message}\n`);
-      store.close();
-      return 2;
-    }
-  }
   return run(cfg, dataDir, log, { httpPort, mdns: !args['no-mdns'], ssrcs, store, https });
 }
 
@@ -194,6 +202,10 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     log.info('multicast stays on loopback; set headend.interface to the IPTV interface address to reach STBs');
   }
   const latest = new Map<number, ChannelSnapshot>();
+  const events = new ChannelEvents();
+  /** GOP requests to the workers (thumbnails), by id. */
+  const gopWaiters = new Map<number, (data: Buffer | null) => void>();
+  let gopIds = 0;
   // Channels are sharded across the workers round-robin.
   const shards: ChannelConfig[][] = Array.from({ length: headend.workers }, () => []);
   // Round-robin, except that SRT listeners on one port share a worker (they share its socket).
@@ -246,12 +258,19 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
         case 'snapshot':
           for (const s of msg.channels) {
             latest.set(s.number, s);
+            events.observe(s, Date.now());
             if (s.sourceFormat) slateInFormat(w, s.number, s.sourceFormat);
           }
           break;
         case 'fcc':
           fccStatus.set(msg.status.worker, msg.status);
           break;
+        case 'gop': {
+          const done = gopWaiters.get(msg.id);
+          gopWaiters.delete(msg.id);
+          done?.(msg.data ? Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength) : null);
+          break;
+        }
         case 'stopped':
           latest.delete(msg.number);
           stopWaiters.get(msg.number)?.();
@@ -331,6 +350,8 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
           fccPorts.delete(n);
           ownSlates.delete(n);
           latest.delete(n);
+          thumbnails.forget(n);
+          events.restarted(n, want.has(n) ? 'restarted by a lineup change' : 'stopped (removed or disabled)', Date.now());
         }
         const ch = want.get(n);
         if (!ch) continue;
@@ -357,6 +378,26 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   // API for hotel IT (admin-api.ts: login, lineup editing applied live, users,
   // audit, status, metrics) on the same port.
   const secureCookies = o.https !== null;
+  // Thumbnails from the channels' GOP caches (headend/control/thumbnail.ts).
+  const thumbnails = new Thumbnails({
+    ffmpeg: findFfmpeg(),
+    gop: (n) => {
+      const w = workerOf.get(n);
+      if (w === undefined || !workers[w]) return Promise.resolve(null);
+      const id = ++gopIds;
+      return new Promise<Buffer | null>((resolveGop) => {
+        const t = setTimeout(() => {
+          gopWaiters.delete(id);
+          resolveGop(null);
+        }, 2000);
+        gopWaiters.set(id, (data) => {
+          clearTimeout(t);
+          resolveGop(data);
+        });
+        workers[w].postMessage({ type: 'gop', id, number: n } satisfies ToWorker);
+      });
+    },
+  });
   const api = buildApi({
     lineup: () => lineupDocument(cfg, { version, ssrcs: o.ssrcs, fccPorts }),
     playlist: () => lineupM3u(cfg.channels),
@@ -370,11 +411,19 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     headend,
     status: () => [...latest.values()].sort((a, b) => a.number - b.number),
     onLineupChange: (all, changed) => void applyLineup(all, changed),
+    events: (n) => events.list(n),
+    thumbnails,
+    sdp: (n) => {
+      const ch = cfg.channels.find((c) => c.number === n);
+      return ch && ch.enabled && ch.transport === 'rtp' ? channelSdp(ch, cfg.headend, 1, o.ssrcs.get(n) ?? null) : null;
+    },
     metricsNetworks: headend.metricsNetworks,
     secureCookies,
     ...(headend.fleetKey ? { fleetKey: headend.fleetKey } : {}),
     log: (level, message) => log[level](message),
   });
+  // The admin UI's page and files (public: the data comes from the API behind the login).
+  registerAdminUi(api, { log: (level, message) => log[level](message) });
   const apiUrl = `${secureCookies ? 'https' : 'http'}://${headend.interface}:${o.httpPort}/`;
   try {
     // headend.interface only: nothing listens wider than it needs.

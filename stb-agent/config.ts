@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
-import { Checker, ConfigError, parseIpv4, parseYamlText } from '../core/lineup/config.js';
+import { Checker, ConfigError, parseIpv4 } from '../core/lineup/config.js';
+import { parseYamlText } from '../core/lineup/yaml.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/roomcast/stb.yaml';
 export const DEFAULT_CONTROL_PORT = 8090;

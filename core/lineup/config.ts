@@ -7,7 +7,6 @@
  * is wrong (STYLE.md §3: `channels[3].multicast.group: 239.1.1.300 is not an
  * IPv4 multicast address`). The result is a frozen, fully defaulted config.
  */
-import { parseDocument } from 'yaml';
 
 export const SourceType = {
   ffmpeg: 'ffmpeg',
@@ -202,24 +201,6 @@ export interface LineupConfig {
   channels: ChannelConfig[];
 }
 
-/**
- * YAML text → plain data, or one ConfigError listing every syntax error with
- * line and column (channels.yaml, stb.yaml). The yaml package is pure: no I/O.
- */
-export function parseYamlText(text: string, file: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `${pos ? `line ${pos.line}, column ${pos.col}` : 'YAML'}: ${e.message.split('\n')[0]}`;
-      }),
-      file,
-    );
-  }
-  return doc.toJS();
-}
-
 export class ConfigError extends Error {
   readonly code = 'ROOMCAST_ERR_CONFIG';
   override readonly name = 'ConfigError';
@@ -229,6 +210,12 @@ export class ConfigError extends Error {
         problems.map((p) => `  - ${p}`).join('\n'),
     );
   }
+}
+
+/** UTF-8 length of a string: Buffer.byteLength without Buffer (this module also runs in the admin UI's browser). */
+const utf8 = new TextEncoder();
+function utf8Length(s: string): number {
+  return utf8.encode(s).length;
 }
 
 // ---------------------------------------------------------------------------
@@ -557,13 +544,13 @@ function checkSource(c: Checker, raw: unknown, path: string, headendIface: strin
       const passphrase = c.str(o, 'passphrase', path, null);
       if (passphrase !== null) {
         // libsrt: 10–80 characters (srt-live-transmit refuses 9 and 81).
-        const n = Buffer.byteLength(passphrase);
+        const n = utf8Length(passphrase);
         if (n < 10 || n > 80) c.fail(`${path}.passphrase`, `is ${n} bytes long; SRT passphrases are 10 to 80`);
       }
       const pbkeylen = c.int(o, 'pbkeylen', path, 16, 32, 16) ?? 16;
       if (pbkeylen !== 16 && pbkeylen !== 24 && pbkeylen !== 32) c.fail(`${path}.pbkeylen`, `${pbkeylen} is not 16, 24 or 32 (AES-128/192/256)`);
       const streamId = c.str(o, 'streamId', path, null);
-      if (streamId !== null && Buffer.byteLength(streamId) > 512) c.fail(`${path}.streamId`, 'is longer than 512 bytes (the SRT limit)');
+      if (streamId !== null && utf8Length(streamId) > 512) c.fail(`${path}.streamId`, 'is longer than 512 bytes (the SRT limit)');
       return {
         type,
         // SRT needs no stall restart of its own: an idle peer times out after 5 s.

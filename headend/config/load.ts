@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, networkInterfaces } from 'node:os';
-import { ConfigError, interfaceNetwork, parseCidr, parseYamlText, validateLineup, type LineupConfig } from '../../core/lineup/config.js';
+import { ConfigError, interfaceNetwork, parseCidr, validateLineup, type LineupConfig } from '../../core/lineup/config.js';
+import { parseYamlText } from '../../core/lineup/yaml.js';
 
 /**
  * Read and validate channels.yaml. YAML syntax errors and schema problems are

@@ -29,16 +29,18 @@ import rateLimit from '@fastify/rate-limit';
 import {
   ConfigError,
   ipv4InNetworks,
+  isIpv4Multicast,
   parseCidr,
-  parseYamlText,
   problemOf,
   validateChannel,
   validateLineup,
   type ChannelConfig,
   type HeadendConfig,
 } from '../../core/lineup/config.js';
+import { parseYamlText } from '../../core/lineup/yaml.js';
 import { channelDocument, channelDocumentSchema, channelOutputSchema, lineupYaml, restoreSecrets } from '../../core/lineup/document.js';
 import type { ChannelSnapshot } from '../dataplane/messages.js';
+import { ThumbnailError, type Thumbnails } from './thumbnail.js';
 import type { Store } from '../store/db.js';
 import type { StoredChannel } from '../store/channels.js';
 import { ChannelVersionConflictError, StoreError, StoreErrorCode } from '../store/errors.js';
@@ -84,6 +86,12 @@ export interface AdminApiOptions {
   loginPolicy?: LoginPolicy;
   /** Login and password-change attempts per client address. Default 10 a minute. */
   loginRateLimit?: { max: number; timeWindowMs: number };
+  /** Recent events of a channel (headend/control/events.ts), newest first. */
+  events?(number: number): { atMs: number; kind: string; message: string }[];
+  /** Thumbnails of the channels' pictures (headend/control/thumbnail.ts); without: 404 naming why. */
+  thumbnails?: Thumbnails;
+  /** The SDP of a channel (RTP channels only), or null. */
+  sdp?(number: number): string | null;
   /** Period of the status stream's events. Default 1000. */
   statusIntervalMs?: number;
   /** Status streams open at once; more get 503. Default 50. */
@@ -127,6 +135,12 @@ const SMALL_BODY_BYTES = 4 * 1024;
 const CHANNEL_BODY_BYTES = 64 * 1024;
 const IMPORT_BODY_BYTES = 2 * 1024 * 1024;
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml'];
+/** Where bulk assignment takes addresses from unless told otherwise (administratively scoped, RFC 2365). */
+export const DEFAULT_MULTICAST_POOL = '239.255.10.0/24';
+
+function ipv4String(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
 
 // ---------------------------------------------------------------------------
 // Schemas
@@ -212,7 +226,15 @@ const snapshotSchema = {
     cache: openObject,
   },
 } as const;
-const statusSchema = { type: 'object', properties: { at: { type: 'string' }, channels: { type: 'array', items: snapshotSchema } } } as const;
+const statusSchema = {
+  type: 'object',
+  properties: {
+    at: { type: 'string' },
+    channels: { type: 'array', items: snapshotSchema },
+    /** Channel number → STB agents tuned to it (reported in the last 5 minutes). */
+    viewers: { type: 'object', additionalProperties: { type: 'integer' } },
+  },
+} as const;
 
 const auditEntrySchema = {
   type: 'object',
@@ -717,6 +739,172 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
     },
   );
 
+  /**
+   * Bulk assignment from a multicast pool: each listed channel, in number
+   * order, gets the next address of `pool` that no other channel uses (on
+   * `port`). All or nothing: too few free addresses → 409 and nothing
+   * changes. A channel that gets the address it has is not restarted.
+   */
+  app.post(
+    '/api/channels/assign-multicast',
+    {
+      config: { access: 'operator' },
+      bodyLimit: CHANNEL_BODY_BYTES,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['channels'],
+          additionalProperties: false,
+          properties: {
+            channels: { type: 'array', minItems: 1, maxItems: 9999, uniqueItems: true, items: { type: 'integer', minimum: 1, maximum: 9999 } },
+            pool: { type: 'string', default: DEFAULT_MULTICAST_POOL, pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$' },
+            port: { type: 'integer', minimum: 1, maximum: 65535, default: 5000 },
+          },
+        },
+        response: responses({ 200: { type: 'object', properties: { channels: { type: 'array', items: channelItemSchema }, changed: { type: 'array', items: { type: 'integer' } } } } }),
+      },
+    },
+    async (req) => {
+      const b = req.body as { channels: number[]; pool: string; port: number };
+      const net = parseCidr(b.pool);
+      if (!net || !isIpv4Multicast(ipv4String(net.network)) || !isIpv4Multicast(ipv4String((net.network | ~net.mask) >>> 0))) {
+        throw validationError('assignment', [`pool: ${b.pool} is not an IPv4 multicast network in CIDR form (e.g. ${DEFAULT_MULTICAST_POOL})`]);
+      }
+      const before = store.channels.list();
+      const wanted = new Set(b.channels);
+      const missing = b.channels.filter((n) => !before.some((c) => c.config.number === n));
+      if (missing.length > 0) throw new StoreError(StoreErrorCode.channelNotFound, `there is no channel ${missing.join(', ')}`);
+      const used = new Set(before.filter((c) => !wanted.has(c.config.number)).map((c) => `${c.config.multicast.group}:${c.config.multicast.port}`));
+      // The pool's first and last addresses are left out (x.x.x.0 and .255 of a /24), as address plans do.
+      const size = 2 ** (32 - net.prefix);
+      const first = size > 2 ? 1 : 0;
+      const last = size > 2 ? size - 2 : size - 1;
+      const targets = before.filter((c) => wanted.has(c.config.number)).sort((x, y) => x.config.number - y.config.number);
+      const assigned = new Map<number, string>();
+      let k = first;
+      for (const c of targets) {
+        while (k <= last && used.has(`${ipv4String((net.network + k) >>> 0)}:${b.port}`)) k++;
+        if (k > last) {
+          throw new AdminError(AdminErrorCode.poolExhausted, `${b.pool} port ${b.port} has too few free addresses for ${targets.length} channels (others use ${used.size}); choose a larger pool`);
+        }
+        assigned.set(c.config.number, ipv4String((net.network + k) >>> 0));
+        k++;
+      }
+      const problems: string[] = [];
+      const configs = new Map<number, ChannelConfig>();
+      for (const c of targets) {
+        const doc = { ...channelDocument(c.config, 'include'), multicast: { ...c.config.multicast, group: assigned.get(c.config.number)!, port: b.port } };
+        const others = before.filter((x) => x !== c).map((x) => (configs.has(x.config.number) ? configs.get(x.config.number)! : x.config));
+        // Others in the set may still hold their old address: only the new ones matter for collisions.
+        const v = validateChannel(doc, { headend: o.headend, others: others.filter((x) => !wanted.has(x.number) || configs.has(x.number)), path: `channel ${c.config.number}` });
+        if (!v.ok) problems.push(...v.problems);
+        else configs.set(c.config.number, v.channel);
+      }
+      if (problems.length > 0) throw validationError('assignment', problems);
+      const updated = store.transaction(() => {
+        const out = targets.map((c) => {
+          const next = configs.get(c.config.number)!;
+          return stableJson(next.multicast) === stableJson(c.config.multicast) ? c : store.channels.update(c.config.number, next, c.version);
+        });
+        audit(req, 'channel.assign-multicast', `${targets.length} channel${targets.length === 1 ? '' : 's'}`, {
+          pool: b.pool,
+          port: b.port,
+          assigned: Object.fromEntries(assigned),
+        });
+        return out;
+      });
+      const byNumber = new Map(updated.map((c) => [c.config.number, c]));
+      const changed = notify(
+        before,
+        before.map((c) => byNumber.get(c.config.number) ?? c),
+      );
+      return { channels: updated.map(channelOut), changed };
+    },
+  );
+
+  /** What the UI needs of the headend's settings: where multicast leaves (the SSM source), the pool's default, whether FCC runs. */
+  app.get(
+    '/api/settings',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        response: responses({
+          200: {
+            type: 'object',
+            properties: {
+              interface: { type: 'string' },
+              httpPort: { type: 'integer' },
+              https: { type: 'boolean' },
+              fcc: { type: 'boolean' },
+              multicastPool: { type: 'string' },
+              multicastPort: { type: 'integer' },
+            },
+          },
+        }),
+      },
+    },
+    async () => ({
+      interface: o.headend.interface,
+      httpPort: o.headend.httpPort,
+      https: o.secureCookies,
+      fcc: o.headend.fcc.enabled,
+      multicastPool: DEFAULT_MULTICAST_POOL,
+      multicastPort: 5000,
+    }),
+  );
+
+  app.get(
+    '/api/channels/:number/events',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        params: numberParams,
+        response: responses({
+          200: { type: 'object', properties: { events: { type: 'array', items: { type: 'object', properties: { at: { type: 'string' }, kind: { type: 'string' }, message: { type: 'string' } } } } } },
+        }),
+      },
+    },
+    async (req) => {
+      const { number } = req.params as { number: number };
+      if (!store.channels.get(number)) throw new StoreError(StoreErrorCode.channelNotFound, `there is no channel ${number}`);
+      return { events: (o.events?.(number) ?? []).map((e) => ({ at: iso(e.atMs), kind: e.kind, message: e.message })) };
+    },
+  );
+
+  app.get(
+    '/api/channels/:number/thumbnail.jpg',
+    { config: { access: 'viewer' }, schema: { params: numberParams, response: responses({ 200: { type: 'string', description: 'image/jpeg' } }) } },
+    async (req, reply) => {
+      const { number } = req.params as { number: number };
+      if (!o.thumbnails) throw new AdminError(AdminErrorCode.noPicture, 'thumbnails are off on this headend');
+      try {
+        const t = await o.thumbnails.get(number);
+        reply.header('content-type', 'image/jpeg').header('cache-control', 'no-store').header('last-modified', new Date(t.atMs).toUTCString());
+        return reply.send(t.jpeg);
+      } catch (err) {
+        if (err instanceof ThumbnailError) throw new AdminError(AdminErrorCode.noPicture, err.message);
+        throw err;
+      }
+    },
+  );
+
+  app.get(
+    '/api/channels/:number/sdp',
+    { config: { access: 'viewer' }, schema: { params: numberParams, response: responses({ 200: { type: 'string' } }) } },
+    async (req, reply) => {
+      const { number } = req.params as { number: number };
+      const c = store.channels.get(number);
+      if (!c) throw new StoreError(StoreErrorCode.channelNotFound, `there is no channel ${number}`);
+      const sdp = o.sdp?.(number) ?? null;
+      if (sdp === null) throw new AdminError(AdminErrorCode.notFound, `channel ${number} has no SDP (it is not an enabled RTP channel)`);
+      reply
+        .header('content-type', 'application/sdp; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${number}.sdp"`)
+        .header('cache-control', 'no-store');
+      return sdp;
+    },
+  );
+
   // ---- import / export -------------------------------------------------------
 
   app.post(
@@ -946,7 +1134,27 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
 
   // ---- status ----------------------------------------------------------------
 
-  const statusBody = () => ({ at: iso(now()), channels: [...o.status()].sort((a, b) => a.number - b.number) });
+  type Fleet = { atMs: number; known: number; reporting: number; viewers: Record<string, number> };
+  let fleetCache: Fleet | null = null;
+  const STB_REPORTING_WINDOW_MS = 5 * 60_000;
+  /** STB counts and viewers per channel. The fleet table may hold 10 000 agents: read at most every 5 s, not per event or scrape. */
+  const fleet = (): Fleet => {
+    const t = now();
+    if (!fleetCache || t - fleetCache.atMs > 5_000) {
+      const list = store.stbs.list();
+      const viewers: Record<string, number> = {};
+      let reporting = 0;
+      for (const a of list) {
+        if (t - a.lastSeenMs > STB_REPORTING_WINDOW_MS) continue;
+        reporting++;
+        if (a.channel !== null) viewers[a.channel] = (viewers[a.channel] ?? 0) + 1;
+      }
+      fleetCache = { atMs: t, known: list.length, reporting, viewers };
+    }
+    return fleetCache;
+  };
+
+  const statusBody = () => ({ at: iso(now()), channels: [...o.status()].sort((a, b) => a.number - b.number), viewers: fleet().viewers });
 
   app.get('/api/status', { config: { access: 'viewer' }, schema: { response: responses({ 200: statusSchema }) } }, async () => statusBody());
 
@@ -1013,17 +1221,6 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
 
   // ---- metrics ---------------------------------------------------------------
 
-  let stbCache: { atMs: number; known: number; reporting: number } | null = null;
-  const STB_REPORTING_WINDOW_MS = 5 * 60_000;
-  const stbCounts = (): { known: number; reporting: number } => {
-    const t = now();
-    // The fleet table may hold 10 000 agents: read it at most every 10 s, not per scrape.
-    if (!stbCache || t - stbCache.atMs > 10_000) {
-      const list = store.stbs.list();
-      stbCache = { atMs: t, known: list.length, reporting: list.filter((s) => t - s.lastSeenMs <= STB_REPORTING_WINDOW_MS).length };
-    }
-    return stbCache;
-  };
 
   app.get('/metrics', { config: { access: 'metrics' }, schema: { response: responses({ 200: { type: 'string' } }) } }, async (_req, reply) => {
     const snaps = [...o.status()].sort((a, b) => a.number - b.number);
@@ -1044,7 +1241,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
       'The channel state: 1 for the current one.',
       snaps.flatMap((s) => CHANNEL_STATES.map((st): [string, number] => [ch(s, `,state="${st}"`), s.state === st ? 1 : 0])),
     );
-    const stbs = stbCounts();
+    const stbs = fleet();
     metric('roomcast_stbs', 'gauge', 'STB agents known to the headend.', [['', stbs.known]]);
     metric('roomcast_stbs_reporting', 'gauge', 'STB agents that reported in the last 5 minutes.', [['', stbs.reporting]]);
     reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').header('cache-control', 'no-store');

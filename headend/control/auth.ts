@@ -45,6 +45,10 @@ export const AdminErrorCode = {
   bodyTooLarge: 'ROOMCAST_ERR_BODY_TOO_LARGE',
   unsupportedMediaType: 'ROOMCAST_ERR_UNSUPPORTED_MEDIA_TYPE',
   notFound: 'ROOMCAST_ERR_NOT_FOUND',
+  /** The multicast pool has fewer free addresses than channels to assign. */
+  poolExhausted: 'ROOMCAST_ERR_POOL_EXHAUSTED',
+  /** No thumbnail: the channel has no picture yet, or the headend has no ffmpeg. */
+  noPicture: 'ROOMCAST_ERR_NO_PICTURE',
   internal: 'ROOMCAST_ERR_INTERNAL',
 } as const;
 export type AdminErrorCode = (typeof AdminErrorCode)[keyof typeof AdminErrorCode];
@@ -67,6 +71,8 @@ const HTTP_STATUS: Record<AdminErrorCode, number> = {
   ROOMCAST_ERR_BODY_TOO_LARGE: 413,
   ROOMCAST_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   ROOMCAST_ERR_NOT_FOUND: 404,
+  ROOMCAST_ERR_POOL_EXHAUSTED: 409,
+  ROOMCAST_ERR_NO_PICTURE: 404,
   ROOMCAST_ERR_INTERNAL: 500,
 };
 
@@ -226,9 +232,10 @@ export function checkSameOrigin(req: FastifyRequest): void {
   try {
     const u = new URL(claimed);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
-    from = `${u.hostname.toLowerCase()}:${u.port || defaultPort(u.protocol)}`;
+    // An origin is scheme, host and port (RFC 6454 §4): http://this-host is not https://this-host.
+    from = `${u.protocol}//${u.hostname.toLowerCase()}:${u.port || defaultPort(u.protocol)}`;
     const h = new URL(`${req.protocol}://${req.headers.host ?? ''}`);
-    here = `${h.hostname.toLowerCase()}:${h.port || defaultPort(req.protocol)}`;
+    here = `${h.protocol}//${h.hostname.toLowerCase()}:${h.port || defaultPort(req.protocol)}`;
   } catch {
     throw new AdminError(AdminErrorCode.csrf, `the request's origin ${JSON.stringify(claimed.slice(0, 100))} is not this server`);
   }

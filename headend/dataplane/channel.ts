@@ -165,7 +165,8 @@ export class ChannelPipeline {
       // RFC 3550 §5.1: random initial sequence number and SSRC.
       ssrc: this.ssrc,
       initialSequenceNumber: randomInt(0, 65536),
-      cacheMaxBytes: headend.fcc.enabled ? headend.fcc.cacheMaxBytes : 0,
+      // Kept with FCC off too: the admin UI's thumbnail decodes from it.
+      cacheMaxBytes: headend.fcc.cacheMaxBytes,
     });
     const pacer = this.pacer;
     this.inspector = new TsInspector({

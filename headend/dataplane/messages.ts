@@ -22,6 +22,8 @@ export type ToWorker =
    * none in its own format; with it: that channel's, in its format.
    */
   | { type: 'slate'; path: string; channel?: number }
+  /** The channel's GOP cache as TS (the admin UI's thumbnail): answered with a `gop` message of the same id. */
+  | { type: 'gop'; id: number; number: number }
   | { type: 'shutdown' };
 
 /** The fields of an input's status the channel's own summary repeats. */
@@ -83,4 +85,6 @@ export type FromWorker =
   | { type: 'fcc'; status: FccStatus }
   | { type: 'snapshot'; channels: ChannelSnapshot[] }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; scope: string; message: string }
-  | { type: 'stopped'; number: number };
+  | { type: 'stopped'; number: number }
+  /** `data`: TS packets from the last I-frame (a transferred ArrayBuffer's view), or null: no such channel or no cache. */
+  | { type: 'gop'; id: number; data: Uint8Array | null };

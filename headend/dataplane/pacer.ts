@@ -442,6 +442,24 @@ export class PcrPacer {
     return this.head;
   }
 
+  /**
+   * A copy of the GOP cache's TS packets (RTP headers removed): what was sent
+   * from the last random access point to the live edge, at most `maxBytes`
+   * of it, or null when there is no cache. For the admin UI's thumbnail: a
+   * decoder fed this starts on an I-frame.
+   */
+  copyCache(maxBytes: number): Buffer | null {
+    const from = this.cacheStart;
+    if (from < 0 || from >= this.head) return null;
+    const payload = this.datagramSize - this.headerSize;
+    const n = Math.min(this.head - from, Math.floor(maxBytes / payload));
+    if (n <= 0) return null;
+    // Its own memory (never the shared pool): the worker transfers it to the main thread.
+    const out = Buffer.alloc(n * payload);
+    for (let k = 0; k < n; k++) this.slots[(from + k) % this.cap].copy(out, k * payload, this.headerSize, this.datagramSize);
+    return out;
+  }
+
   /** RTP sequence number of the datagram at ring counter `k` (sent, still held). */
   sentSequenceNumber(k: number): number {
     return this.slots[k % this.cap].readUInt16BE(2);

@@ -37,6 +37,8 @@ function log(level: 'debug' | 'info' | 'warn' | 'error', scope: string, message:
 // reads the clock itself: sending for 100 channels takes ~0.6 ms, and the
 // last channel must not act (or measure its lateness) on a stale time.
 let workerIndex = 0;
+/** A thumbnail needs one I-frame: a GOP cache beyond this is not copied (16 Mbit/s × 4 s). */
+const GOP_COPY_MAX_BYTES = 8 * 1024 * 1024;
 let lastTickAtMs = 0;
 let order: ChannelPipeline[] = [];
 let rotate = 0;
@@ -162,6 +164,17 @@ port.on('message', (msg: ToWorker) => {
       slatePath = msg.path;
       for (const [n, ch] of channels) if (!ownSlate.has(n)) ch.setSlate(msg.path);
       break;
+    case 'gop': {
+      // Copied here, in one go: the slots are reused as the pacer runs on.
+      const data = channels.get(msg.number)?.pacer.copyCache(GOP_COPY_MAX_BYTES) ?? null;
+      if (data) {
+        const view = new Uint8Array(data.buffer, data.byteOffset, data.length);
+        port.postMessage({ type: 'gop', id: msg.id, data: view } satisfies FromWorker, [data.buffer as ArrayBuffer]);
+      } else {
+        post({ type: 'gop', id: msg.id, data: null });
+      }
+      break;
+    }
     case 'shutdown':
       clearInterval(ticker);
       clearInterval(watchdog);

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { parseYamlText, validateLineup, type ChannelConfig } from '../../../../core/lineup/config.js';
+import { validateLineup, type ChannelConfig } from '../../../../core/lineup/config.js';
+import { parseYamlText } from '../../../../core/lineup/yaml.js';
 import { ChannelNumberTakenError, ChannelVersionConflictError, StoreErrorCode } from '../../../../headend/store/errors.js';
 import { channel, fakeClock, richChannel, tempStore } from './fixtures.js';
 

@@ -1,0 +1,211 @@
+/**
+ * One channel, for the guest-complaint moment: what is on the air right now
+ * (a thumbnail every 5 s from the headend's GOP cache), its bitrate over the
+ * last two minutes, every input and which is active, TR 101 290 counters,
+ * SRT statistics, pacing, and the recent events (restarts, switches, errors).
+ */
+import { api, ApiError, live, type Channel, type Snapshot } from './api.js';
+import { bitrate, duration, h, lineChart, monogram, replace, ago } from './dom.js';
+import { sourceLabel, stateBadge } from './lineup.js';
+import type { Ctx } from './main.js';
+
+/** The inspector's counters shown, in TR 101 290's order (core/mpegts/inspector.ts). */
+const TR101290_LABELS: [string, string][] = [
+  ['syncByteErrors', '1.2 Sync byte errors'],
+  ['patErrors', '1.3 PAT errors'],
+  ['ccErrors', '1.4 Continuity count errors'],
+  ['pmtErrors', '1.5 PMT errors'],
+  ['pidErrors', '1.6 PID errors'],
+  ['transportErrors', '2.1 Transport errors'],
+  ['crcErrors', '2.2 CRC errors'],
+  ['pcrRepetitionErrors', '2.3a PCR repetition errors'],
+  ['pcrDiscontinuityErrors', '2.3b PCR discontinuity errors'],
+  ['pcrAccuracyErrors', '2.4 PCR accuracy errors'],
+  ['pcrIntervalMaxMs', 'PCR interval, max (ms)'],
+  ['pesErrors', 'PES errors'],
+  ['scrambledPackets', 'Scrambled packets'],
+];
+
+function kv(rows: [string, string | number | null | undefined][], id?: string): HTMLElement {
+  return h(
+    'table',
+    { class: 'kv', ...(id ? { id } : {}) },
+    h('tbody', null, rows.map(([k, v]) => h('tr', null, h('th', { scope: 'row' }, k), h('td', null, v === null || v === undefined ? '—' : String(v))))),
+  );
+}
+
+function num(v: number | undefined, digits = 0): string {
+  return v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
+}
+
+export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () => void {
+  const number = Number(params[0]);
+  let channel: Channel | null = null;
+  const head = h('div', { class: 'page-head' });
+  const picture = h('img', { id: 'thumbnail', class: 'thumbnail', alt: `Current picture of channel ${number}`, width: 320, height: 180, hidden: true });
+  const pictureNote = h('p', { class: 'muted thumb-note', id: 'thumbnail-note' }, 'Waiting for a picture…');
+  const chart = h('div', { class: 'chart-box' });
+  const rates = h('p', { class: 'rates' });
+  const inputs = h('div');
+  const tr = h('div');
+  const srt = h('div');
+  const output = h('div');
+  const events = h('ol', { class: 'events', id: 'events' });
+  replace(
+    root,
+    head,
+    h(
+      'div',
+      { class: 'cards two' },
+      h('section', { class: 'card' }, h('h2', null, 'On the air now'), h('div', { class: 'thumb-wrap' }, picture, pictureNote)),
+      h('section', { class: 'card' }, h('h2', null, 'Bitrate, last 2 minutes'), chart, rates),
+    ),
+    h('section', { class: 'card' }, h('h2', null, 'Inputs'), inputs),
+    h(
+      'div',
+      { class: 'cards two' },
+      h('section', { class: 'card' }, h('h2', null, 'TR 101 290 (what goes on the air)'), tr),
+      h('section', { class: 'card' }, h('h2', null, 'Output and pacing'), output),
+    ),
+    srt,
+    h('section', { class: 'card' }, h('h2', null, 'Recent events'), events),
+  );
+
+  const drawHead = (s: Snapshot | undefined): void => {
+    if (!channel) return;
+    const c = channel;
+    replace(
+      head,
+      h('a', { href: '#/', class: 'back' }, '← Lineup'),
+      h('h1', null, monogram(c.name), ` ${c.number} · ${c.name}`),
+      h('span', { id: 'channel-state' }, stateBadge(s, c.enabled)),
+      h(
+        'div',
+        { class: 'toolbar' },
+        c.transport === 'rtp' && c.enabled ? h('a', { class: 'button', href: `/api/channels/${c.number}/sdp`, download: `${c.number}.sdp` }, 'SDP') : null,
+        ctx.canEdit ? h('a', { class: 'button primary', href: `#/channel/${c.number}/edit` }, 'Edit') : null,
+      ),
+      h('p', { class: 'hint wide' }, `${c.group} · rtp://${c.multicast.group}:${c.multicast.port}${c.multicast.source ? ` (SSM from ${c.multicast.source})` : ''} · ${c.transport.toUpperCase()} · ${sourceLabel(c)}`),
+    );
+  };
+
+  const drawLive = (): void => {
+    const s = live.snapshot(number);
+    drawHead(s);
+    const hist = live.history.get(number);
+    replace(chart, lineChart(hist?.out ?? [], { width: 480, height: 120, className: 'chart big', label: 'output bitrate, last two minutes' }));
+    if (!s) {
+      rates.textContent = channel && !channel.enabled ? 'The channel is disabled: off the air.' : 'No report from the data plane yet.';
+      return;
+    }
+    replace(rates, h('span', { id: 'output-bitrate' }, `out ${bitrate(s.outputBitrateBps)}`), ` · in ${bitrate(s.inputBitrateBps)} · up ${duration(s.uptimeS)} · ${s.stream.streams || 'streams unknown'}`);
+    replace(
+      inputs,
+      h(
+        'table',
+        { class: 'grid' },
+        h('thead', null, h('tr', null, ['', 'Input', 'Type', 'State', 'Bitrate', 'CC errors/s', 'Restarts', 'Last error'].map((t) => h('th', null, t)))),
+        h(
+          'tbody',
+          null,
+          s.inputs.map((i) =>
+            h(
+              'tr',
+              { class: i.onAir ? 'on-air' : '' },
+              h('td', null, i.onAir ? h('span', { class: 'badge badge-ok' }, 'on air') : ''),
+              h('td', null, i.label),
+              h('td', null, i.type.toUpperCase()),
+              h('td', null, i.running ? (i.healthy ? h('span', { class: 'ok' }, 'healthy') : h('span', { class: 'warn' }, 'unhealthy')) : h('span', { class: 'muted' }, 'stopped')),
+              h('td', null, bitrate(i.bitrateBps)),
+              h('td', { class: 'num' }, i.ccErrorsLastS),
+              h('td', { class: 'num' }, i.restarts),
+              h('td', { class: 'muted' }, i.lastError ? `${i.lastError}${i.lastErrorAgoS !== null ? ` (${duration(i.lastErrorAgoS)} ago)` : ''}` : '—'),
+            ),
+          ),
+        ),
+      ),
+      s.lastSwitch ? h('p', { class: 'hint' }, `Last switch ${duration(s.lastSwitch.agoS)} ago: ${s.lastSwitch.from} → ${s.lastSwitch.to} (${s.lastSwitch.reason}); ${s.switches} switches since start.`) : null,
+    );
+    const t = s.tr101290;
+    replace(tr, kv(TR101290_LABELS.filter(([k]) => k in t).map(([k, label]): [string, string] => [label, num(t[k], k.endsWith('Ms') ? 1 : 0)]), 'tr101290'));
+    const o = s.output;
+    replace(
+      output,
+      kv([
+        ['Datagrams sent', o.datagrams],
+        ['Pacing lateness p50 / p99 / max (ms)', `${num(o.latenessP50Ms, 2)} / ${num(o.latenessP99Ms, 2)} / ${num(o.latenessMaxMs, 1)}`],
+        ['Late datagrams', o.lateDatagrams],
+        ['Null packets (CBR padding)', o.nullPackets],
+        ['Send errors', o.sendErrors],
+        ['Re-anchors', o.reanchors],
+        ['FCC cache (datagrams)', s.cache.datagrams],
+        ['Keyframes seen', s.stream.keyframes],
+      ]),
+    );
+    const srtInputs = s.inputs.filter((i) => i.type === 'srt');
+    replace(
+      srt,
+      srtInputs.length
+        ? h(
+            'section',
+            { class: 'card' },
+            h('h2', null, 'SRT statistics'),
+            h('div', { class: 'cards two' }, srtInputs.map((i) => h('div', null, h('h3', null, i.label), kv(Object.entries(i.source).map(([k, v]): [string, string | number | null] => [k, v]))))),
+          )
+        : null,
+    );
+  };
+
+  let pictureUrl: string | null = null;
+  const refreshPicture = async (): Promise<void> => {
+    try {
+      const res = await fetch(`/api/channels/${number}/thumbnail.jpg`, { credentials: 'same-origin' });
+      if (!res.ok) {
+        const b = (await res.json().catch(() => ({}))) as { message?: string };
+        pictureNote.textContent = b.message ?? `No picture (${res.status}).`;
+        pictureNote.hidden = false;
+        return;
+      }
+      const url = URL.createObjectURL(await res.blob());
+      picture.onload = () => {
+        if (pictureUrl) URL.revokeObjectURL(pictureUrl);
+        pictureUrl = url;
+        picture.hidden = false;
+        pictureNote.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      };
+      picture.src = url;
+    } catch {
+      pictureNote.textContent = 'The headend does not answer.';
+    }
+  };
+
+  const refreshEvents = async (): Promise<void> => {
+    try {
+      const r = await api<{ events: { at: string; kind: string; message: string }[] }>('GET', `/api/channels/${number}/events`);
+      replace(
+        events,
+        r.events.length
+          ? r.events.map((e) => h('li', { class: `event event-${e.kind}` }, h('time', { datetime: e.at, title: e.at }, ago(e.at)), h('span', { class: 'kind' }, e.kind), h('span', null, e.message)))
+          : h('li', { class: 'muted' }, 'Nothing since the headend started.'),
+      );
+    } catch {
+      // shown on the next try
+    }
+  };
+
+  api<Channel>('GET', `/api/channels/${number}`)
+    .then((c) => {
+      channel = c;
+      drawLive();
+    })
+    .catch((err: ApiError) => replace(root, h('h1', null, `Channel ${number}`), h('p', { class: 'error' }, err.message), h('a', { href: '#/' }, '← Lineup')));
+  const unsubscribe = live.subscribe(drawLive);
+  void refreshPicture();
+  void refreshEvents();
+  const timers = [setInterval(() => void refreshPicture(), 5000), setInterval(() => void refreshEvents(), 5000)];
+  return () => {
+    unsubscribe();
+    for (const t of timers) clearInterval(t);
+    if (pictureUrl) URL.revokeObjectURL(pictureUrl);
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The admin UI in a real browser (issue 5): Debian's Chromium, driven by
+ * playwright-core, against a real headend. Hotel IT's first day: log in with
+ * the one-time password, choose a new one, add a channel with a test-pattern
+ * source (the form refusing a bad address as it is typed), see it go live
+ * (bitrate > 0 and a decoded thumbnail), renumber two channels by drag and
+ * drop, export the M3U and find the new channel in it, log out.
+ *
+ * Screenshots of the lineup and channel pages go to test/artifacts/ (look
+ * at them: they should look like a product). Every request the page makes
+ * must go to the headend itself, and the page must log no error.
+ */
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { FIXTURES, REPO_ROOT, httpRequest, startHeadend } from '../helpers/headend.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const BASE_PORT = 46000 + (process.pid % 1000) * 4;
+const HTTP = BASE_PORT;
+const ARTIFACTS = join(REPO_ROOT, 'test/artifacts');
+const NEW_PASSWORD = 'hotel-it-chooses-this-1';
+
+/** The flags the machine notes ask for: no sandbox as root, and no background traffic to Google (the network is closed). */
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+t.test('hotel IT in Chromium: login, password, add a live channel, renumber, export M3U, logout', { timeout: 180_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (.ci/run does)`);
+  const yaml = `
+headend: { interface: 127.0.0.1, httpPort: ${HTTP}, pacingDelayMs: 200, fcc: { enabled: true, port: ${BASE_PORT + 2} } }
+channels:
+${[1, 2]
+  .map(
+    (n) => `  - number: ${n}
+    name: ${n === 1 ? 'Lobby Info' : 'Hotel Movies'}
+    group: ${n === 1 ? 'Hotel' : 'Movies'}
+    multicast: { group: 239.255.213.${n}, port: 5000 }
+    source: { type: file, path: ${JSON.stringify(join(FIXTURES, 'h264-aac-1s-gop.ts'))} }`,
+  )
+  .join('\n')}
+`;
+  const he = await startHeadend(yaml, { args: ['--no-mdns'] });
+  t.teardown(() => he.stop());
+  await he.waitFor((c) => c.length === 2 && c.every((x) => x.state === 'ok'), 20_000, 'two channels on the air');
+  const oneTime = /user "admin" created with the one-time password (\S+)/.exec(he.output())?.[1];
+  t.ok(oneTime, 'the headend printed a one-time admin password');
+  const base = `http://127.0.0.1:${HTTP}`;
+  await mkdir(ARTIFACTS, { recursive: true });
+
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+  t.teardown(() => browser.close());
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+  const page: Page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const foreign: string[] = [];
+  const pageErrors: string[] = [];
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(`${base}/`) && !u.startsWith('blob:') && !u.startsWith('data:')) foreign.push(u);
+  });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    // Chromium logs every 4xx answer: a 401 from /api/me before login and after logout, the wrong
+    // password's 401, and a thumbnail's 404 before the first I-frame are answers the page handles.
+    if (m.type() === 'error' && !/status of (401|404)/.test(m.text())) pageErrors.push(m.text());
+  });
+
+  // ---- login with the one-time password, then the forced password change
+  const res = await page.goto(`${base}/`);
+  t.match(res?.headers()['content-security-policy'] ?? '', /default-src 'none'/, 'the page is served with a strict Content-Security-Policy');
+  await page.getByLabel('User name').fill('admin');
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByText('wrong username or password').waitFor();
+  t.pass('a wrong password is refused with a message');
+  await page.getByLabel('Password').fill(oneTime!);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+  t.pass('the first login forces a new password');
+  await page.getByLabel('Current password').fill(oneTime!);
+  await page.getByLabel('New password (at least 8 characters)').fill(NEW_PASSWORD);
+  await page.getByLabel('New password again').fill(NEW_PASSWORD + 'x');
+  await page.getByText('The two new passwords differ.').waitFor();
+  t.pass('the form says at once when the two new passwords differ');
+  await page.getByLabel('New password again').fill(NEW_PASSWORD);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByRole('heading', { name: 'Channel lineup' }).waitFor();
+  await page.locator('#lineup tbody tr[data-number="2"]').waitFor();
+  t.equal(await page.locator('#lineup tbody tr').count(), 2, 'the lineup shows the two channels');
+  await page.locator('#lineup tr[data-number="1"] .badge-ok').waitFor();
+  t.pass('channel 1 is shown on the air (live status stream)');
+
+  // ---- add a channel with a test-pattern source
+  await page.getByRole('link', { name: '+ Add channel' }).click();
+  await page.getByRole('heading', { name: 'Add a channel' }).waitFor();
+  await page.getByLabel('Name', { exact: true }).fill('Test Pattern');
+  const group = page.getByLabel('Multicast group');
+  await group.fill('239.255.213.300');
+  await page.locator('#f-multicast-group-error').filter({ hasText: /not|multicast/ }).waitFor();
+  t.match(await page.locator('#f-multicast-group-error').textContent(), /239\.255\.213\.300/, `a bad address is refused as it is typed: "${await page.locator('#f-multicast-group-error').textContent()}"`);
+  t.ok(await page.locator('#save').isDisabled(), 'and the form cannot be saved');
+  await group.fill('239.255.213.1');
+  await page.locator('#f-multicast-group-error').filter({ hasText: /already used by channel 1/ }).waitFor();
+  t.pass('an address another channel uses is refused as it is typed, naming that channel');
+  await group.fill('239.255.213.3');
+  await page.waitForFunction(() => !(document.getElementById('save') as HTMLButtonElement).disabled);
+  t.equal(await page.locator('#f-inputs-0-type').inputValue(), 'ffmpeg', 'a new channel starts with the ffmpeg test pattern as its input');
+  t.match(await page.locator('#f-inputs-0-url').inputValue(), /testsrc2/, 'the test pattern');
+  t.equal(await page.getByLabel('Number').inputValue(), '3', 'the next free number is proposed');
+  await page.locator('#save').click();
+  await page.getByRole('heading', { name: /3 · Test Pattern/ }).waitFor();
+  t.pass('saved: the channel page opens');
+
+  // ---- see it go live: bitrate > 0 and a decoded thumbnail
+  await page.waitForFunction(
+    () => {
+      const m = /out ([\d.]+) (Mbit|kbit)/.exec(document.getElementById('output-bitrate')?.textContent ?? '');
+      return m !== null && Number(m[1]) > 0;
+    },
+    null,
+    { timeout: 40_000 },
+  );
+  t.pass(`the new channel is live: ${await page.locator('#output-bitrate').textContent()}`);
+  await page.waitForFunction(
+    () => {
+      const img = document.getElementById('thumbnail') as HTMLImageElement | null;
+      return img !== null && !img.hidden && img.complete && img.naturalWidth > 0;
+    },
+    null,
+    { timeout: 40_000 },
+  );
+  const size = await page.locator('#thumbnail').evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]);
+  t.equal(size[0], 320, `the thumbnail is a decoded picture, ${size[0]}×${size[1]}`);
+  t.ok(size[1] >= 160 && size[1] <= 200, '16:9-ish, as the 640×360 test pattern');
+  // The thumbnail is what the channel sends: the testsrc2 pattern is colourful, not a black frame.
+  const jpeg = await page.evaluate(async () => {
+    const r = await fetch('/api/channels/3/thumbnail.jpg');
+    return { type: r.headers.get('content-type'), bytes: (await r.arrayBuffer()).byteLength };
+  });
+  t.equal(jpeg.type, 'image/jpeg', 'served as JPEG');
+  t.ok(jpeg.bytes > 3000, `with real content (${jpeg.bytes} bytes: a black frame is < 2 KB)`);
+  await page.locator('#tr101290').waitFor();
+  await page.locator('#events li').first().waitFor();
+  await page.waitForTimeout(1500); // let the chart draw a few points for the screenshot
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-ui-channel.png'), fullPage: true });
+
+  // ---- renumber by drag and drop: "Hotel Movies" (2) onto "Lobby Info" (1)
+  await page.getByRole('link', { name: '← Lineup' }).click();
+  await page.locator('#lineup tbody tr[data-number="3"]').waitFor();
+  await page.locator('#lineup tr[data-number="2"] .handle').dragTo(page.locator('#lineup tr[data-number="1"]'));
+  await page.getByText('Renumbered: 2 → 1, 1 → 2').or(page.getByText('Renumbered: 1 → 2, 2 → 1')).waitFor();
+  await page.waitForFunction(() => document.querySelector('#lineup tr[data-number="1"] .channel-name')?.textContent?.includes('Hotel Movies'));
+  t.match(await page.locator('#lineup tr[data-number="2"] .channel-name').textContent(), /Lobby Info/, 'the two channels swapped numbers');
+  const channels = (await page.evaluate(async () => (await (await fetch('/api/channels')).json()) as { channels: { number: number; name: string }[] })).channels;
+  t.same(
+    channels.map((c) => `${c.number} ${c.name}`),
+    ['1 Hotel Movies', '2 Lobby Info', '3 Test Pattern'],
+    'the server has the new numbers',
+  );
+  await page.locator('#lineup tr[data-number="3"] .badge-ok').waitFor({ timeout: 20_000 });
+  await page.waitForTimeout(2500);
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-ui-lineup.png'), fullPage: true });
+
+  // ---- export M3U
+  await page.getByRole('link', { name: 'Import / export' }).click();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-m3u').click()]);
+  const m3u = await readFile((await download.path())!, 'utf8');
+  t.match(m3u, /^#EXTM3U/, 'the download is an M3U playlist');
+  t.match(m3u, /#EXTINF:[^\n]*Test Pattern\s*\n\s*rtp:\/\/@?239\.255\.213\.3:5000/, 'with the new channel and its address');
+
+  // ---- log out: the session is gone for the server too
+  const cookie = (await context.cookies()).find((c) => /roomcast_session/.test(c.name));
+  t.ok(cookie?.httpOnly, 'the session cookie is HttpOnly (the page cannot read it)');
+  t.equal(cookie?.sameSite, 'Strict', 'and SameSite=Strict');
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log in' }).waitFor();
+  const after = await httpRequest(`${base}/api/me`, { headers: { cookie: `${cookie!.name}=${cookie!.value}` } });
+  t.equal(after.status, 401, 'after logout the old session cookie is refused');
+
+  t.same(foreign, [], 'the page made no request outside the headend');
+  t.same(pageErrors, [], 'and logged no error');
+});
