@@ -257,6 +257,16 @@ t.test('GOP cache: starts at the datagram holding the marked byte once it is sen
     if (hdr.sequenceNumber !== h.pacer.sentSequenceNumber(i)) t.fail('sequence number');
   }
   t.equal(h.pacer.liveEdge, h.sent.length, 'live edge = datagrams the multicast sent');
+
+  // copyCache (the admin UI's thumbnail): the same packets as TS, RTP headers off, bounded.
+  const copy = h.pacer.copyCache(64 * 1024 * 1024)!;
+  const n = h.pacer.liveEdge - k;
+  t.equal(copy.length, n * 7 * TS_PACKET_SIZE, 'every cached datagram, 7 TS packets each');
+  t.ok(copy.equals(Buffer.concat(h.sent.slice(k).map((s) => s.bytes.subarray(12)))), 'byte for byte what the multicast carried after its RTP header');
+  t.equal(copy[0], 0x47, 'starts on a TS packet');
+  t.equal(copy.buffer.byteLength, copy.length, 'in its own memory (transferable), not the shared pool');
+  t.equal(h.pacer.copyCache(3 * 7 * TS_PACKET_SIZE + 5)!.length, 3 * 7 * TS_PACKET_SIZE, 'at most maxBytes, whole datagrams');
+  t.equal(h.pacer.copyCache(100), null, 'less than a datagram: none');
 });
 
 t.test('GOP cache: a GOP longer than cacheMaxBytes has no cache (bounded memory), counted', async (t) => {

@@ -1,0 +1,145 @@
+/**
+ * The routes the admin UI needs beyond the lineup CRUD: bulk multicast
+ * assignment from a pool, the settings the UI validates with, a channel's
+ * events, thumbnail and SDP, and viewers per channel in the status.
+ */
+import t from 'tap';
+import type { AdminApiOptions } from '../../../../headend/control/admin-api.js';
+import { ThumbnailError, type Thumbnails } from '../../../../headend/control/thumbnail.js';
+import { adminFixture } from './fixtures.js';
+
+function json(res: { body: string }): any {
+  return JSON.parse(res.body);
+}
+
+t.test('assign-multicast: the next free addresses of the pool, in number order, skipping those others use', async (t) => {
+  const f = await adminFixture(t);
+  // Channel 3 takes .2 of the pool first: 1 and 2 must skip it.
+  const c3 = json(await f.call('GET', '/api/channels/3', { cookie: f.cookies.operator }));
+  const put = await f.call('PUT', '/api/channels/3', { cookie: f.cookies.operator, body: { ...c3, multicast: { group: '239.255.10.2', port: 5000 } } });
+  t.equal(put.statusCode, 200);
+  f.changes.length = 0;
+  const res = await f.call('POST', '/api/channels/assign-multicast', { cookie: f.cookies.operator, body: { channels: [2, 1] } });
+  t.equal(res.statusCode, 200, res.body);
+  const body = json(res);
+  t.same(
+    body.channels.map((c: any) => [c.number, `${c.multicast.group}:${c.multicast.port}`]),
+    [
+      [1, '239.255.10.1:5000'],
+      [2, '239.255.10.3:5000'],
+    ],
+    'default pool 239.255.10.0/24 port 5000; .0 is not used, .2 belongs to channel 3',
+  );
+  t.same(body.changed, [1, 2]);
+  t.same(f.changes.at(-1)?.changed, [1, 2], 'only the reassigned channels are applied (restarted)');
+  t.equal(f.store.channels.get(3)!.config.multicast.group, '239.255.10.2', 'channel 3 kept its address');
+  const audit = f.store.audit.list({ limit: 1 })[0];
+  t.equal(audit.action, 'channel.assign-multicast');
+  t.match(audit.detail, { pool: '239.255.10.0/24', port: 5000, assigned: { 1: '239.255.10.1', 2: '239.255.10.3' } });
+
+  // Again: every channel already has its address: nothing restarts.
+  f.changes.length = 0;
+  const again = json(await f.call('POST', '/api/channels/assign-multicast', { cookie: f.cookies.operator, body: { channels: [1, 2] } }));
+  t.same(again.changed, [], 'assigning the same addresses again changes nothing');
+  t.equal(f.changes.length, 0);
+});
+
+t.test('assign-multicast refuses a pool too small, a pool that is not multicast, unknown channels and viewers — changing nothing', async (t) => {
+  const f = await adminFixture(t);
+  const before = JSON.stringify(f.store.channels.list().map((c) => c.config.multicast));
+  const small = await f.call('POST', '/api/channels/assign-multicast', { cookie: f.cookies.operator, body: { channels: [1, 2, 3], pool: '239.255.20.0/30', port: 6000 } });
+  t.equal(small.statusCode, 409);
+  t.equal(json(small).code, 'ROOMCAST_ERR_POOL_EXHAUSTED');
+  t.match(json(small).message, /239\.255\.20\.0\/30 port 6000 has too few free addresses for 3 channels/);
+  const unicast = await f.call('POST', '/api/channels/assign-multicast', { cookie: f.cookies.operator, body: { channels: [1], pool: '10.0.0.0/24' } });
+  t.equal(unicast.statusCode, 400);
+  t.match(json(unicast).problems, [{ message: /10\.0\.0\.0\/24 is not an IPv4 multicast network/ }]);
+  const link = await f.call('POST', '/api/channels/assign-multicast', { cookie: f.cookies.operator, body: { channels: [1], pool: '224.0.0.0/24' } });
+  t.equal(link.statusCode, 400, 'the link-local block 224.0.0.0/24 is refused by the channel validator');
+  const unknown = await f.call('POST', '/api/channels/assign-multicast', { cookie: f.cookies.operator, body: { channels: [1, 77] } });
+  t.equal(unknown.statusCode, 404);
+  t.match(json(unknown).message, /no channel 77/);
+  const badPort = await f.call('POST', '/api/channels/assign-multicast', { cookie: f.cookies.operator, body: { channels: [1], port: 70000 } });
+  t.equal(badPort.statusCode, 400);
+  t.match(json(badPort).problems, [{ path: 'body.port' }]);
+  const dup = await f.call('POST', '/api/channels/assign-multicast', { cookie: f.cookies.operator, body: { channels: [1, 1] } });
+  t.equal(dup.statusCode, 400, 'a channel listed twice is refused');
+  const viewer = await f.call('POST', '/api/channels/assign-multicast', { cookie: f.cookies.viewer, body: { channels: [1] } });
+  t.equal(viewer.statusCode, 403);
+  const csrf = await f.call('POST', '/api/channels/assign-multicast', { cookie: f.cookies.operator, body: { channels: [1] }, origin: 'http://evil.example' });
+  t.equal(csrf.statusCode, 403);
+  t.equal(json(csrf).code, 'ROOMCAST_ERR_CSRF');
+  t.equal(JSON.stringify(f.store.channels.list().map((c) => c.config.multicast)), before, 'nothing changed');
+  t.equal(f.changes.length, 0);
+});
+
+t.test('settings: what the UI validates with, for any logged-in role, nothing secret', async (t) => {
+  const f = await adminFixture(t, { fleetKey: 'a-fleet-key-of-20-chars' });
+  t.equal((await f.call('GET', '/api/settings')).statusCode, 401);
+  const res = await f.call('GET', '/api/settings', { cookie: f.cookies.viewer });
+  t.equal(res.statusCode, 200);
+  t.same(json(res), { interface: '127.0.0.1', httpPort: 8080, https: false, fcc: true, multicastPool: '239.255.10.0/24', multicastPort: 5000 });
+  t.notMatch(res.body, /fleet/);
+});
+
+t.test('events, SDP and thumbnail of a channel', async (t) => {
+  const thumbs = {
+    get: async (n: number) => {
+      if (n === 1) return { jpeg: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]), atMs: 1_700_000_000_000 };
+      throw new ThumbnailError('ROOMCAST_ERR_NO_PICTURE', `channel ${n} has no picture yet`);
+    },
+  } as unknown as Thumbnails;
+  const o: Partial<AdminApiOptions> = {
+    events: (n) => (n === 1 ? [{ atMs: 1_700_000_000_000, kind: 'switch', message: 'primary → backup 1: silent 300 ms' }] : []),
+    sdp: (n) => (n === 1 ? 'v=0\r\ns=News\r\n' : null),
+    thumbnails: thumbs,
+  };
+  const f = await adminFixture(t, o);
+  const ev = await f.call('GET', '/api/channels/1/events', { cookie: f.cookies.viewer });
+  t.same(json(ev), { events: [{ at: '2023-11-14T22:13:20.000Z', kind: 'switch', message: 'primary → backup 1: silent 300 ms' }] });
+  t.equal((await f.call('GET', '/api/channels/99/events', { cookie: f.cookies.viewer })).statusCode, 404);
+  t.equal((await f.call('GET', '/api/channels/1/events')).statusCode, 401);
+
+  const sdp = await f.call('GET', '/api/channels/1/sdp', { cookie: f.cookies.viewer });
+  t.equal(sdp.statusCode, 200);
+  t.match(sdp.headers['content-type'], /^application\/sdp/);
+  t.match(sdp.headers['content-disposition'], /filename="1\.sdp"/);
+  t.equal(sdp.body, 'v=0\r\ns=News\r\n');
+  const noSdp = await f.call('GET', '/api/channels/2/sdp', { cookie: f.cookies.viewer });
+  t.equal(noSdp.statusCode, 404);
+  t.match(json(noSdp).message, /not an enabled RTP channel/);
+
+  const jpg = await f.call('GET', '/api/channels/1/thumbnail.jpg', { cookie: f.cookies.viewer });
+  t.equal(jpg.statusCode, 200);
+  t.equal(jpg.headers['content-type'], 'image/jpeg');
+  t.same([...jpg.rawPayload.subarray(0, 2)], [0xff, 0xd8]);
+  const none = await f.call('GET', '/api/channels/2/thumbnail.jpg', { cookie: f.cookies.viewer });
+  t.equal(none.statusCode, 404);
+  t.same(json(none), { statusCode: 404, code: 'ROOMCAST_ERR_NO_PICTURE', error: 'Not Found', message: 'channel 2 has no picture yet' });
+  t.equal((await f.call('GET', '/api/channels/1/thumbnail.jpg')).statusCode, 401, 'pictures need a login too');
+});
+
+t.test('without thumbnails (no ffmpeg wiring) the route says so', async (t) => {
+  const f = await adminFixture(t);
+  const res = await f.call('GET', '/api/channels/1/thumbnail.jpg', { cookie: f.cookies.viewer });
+  t.equal(res.statusCode, 404);
+  t.match(json(res).message, /thumbnails are off/);
+});
+
+t.test('status counts viewers per channel from recent STB reports', async (t) => {
+  let now = Date.now();
+  const f = await adminFixture(t, { now: () => now });
+  const report = (agentId: string, channel: number | null) =>
+    f.store.stbs.record({ agentId, label: null, ip: '10.0.0.1', channel, report: { agentId } });
+  report('a', 1);
+  report('b', 1);
+  report('c', 3);
+  report('d', null);
+  const s = json(await f.call('GET', '/api/status', { cookie: f.cookies.viewer }));
+  t.same(s.viewers, { 1: 2, 3: 1 }, 'idle agents watch nothing');
+  t.equal(s.channels.length, 3);
+  // Reports older than 5 minutes do not count (the fleet is re-read at most every 5 s).
+  now += 6 * 60_000;
+  const later = json(await f.call('GET', '/api/status', { cookie: f.cookies.viewer }));
+  t.same(later.viewers, {}, 'agents silent for 5 minutes are not viewers');
+});
