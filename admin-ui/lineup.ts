@@ -249,8 +249,8 @@ export function lineupView(root: HTMLElement, ctx: Ctx): () => void {
         'td',
         { class: 'actions' },
         ctx.canEdit ? h('a', { href: `#/channel/${c.number}/edit`, class: 'button small' }, 'Edit') : null,
-        ctx.canEdit ? h('a', { href: `#/new?from=${c.number}`, class: 'button small', title: `Duplicate channel ${c.number}` }, 'Copy') : null,
-        ctx.canEdit ? h('button', { class: 'small', on: { click: () => void toggle() } }, c.enabled ? 'Disable' : 'Enable') : null,
+        ctx.canEdit ? h('a', { href: `#/new?from=${c.number}`, class: 'button small wide-only', title: `Duplicate channel ${c.number}` }, 'Copy') : null,
+        ctx.canEdit ? h('button', { class: 'small wide-only', on: { click: () => void toggle() } }, c.enabled ? 'Disable' : 'Enable') : null,
         ctx.canEdit ? h('button', { class: 'small danger', on: { click: () => void remove() } }, 'Delete') : null,
       ),
     );

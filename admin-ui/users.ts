@@ -13,7 +13,7 @@ export function usersView(root: HTMLElement, ctx: Ctx): void {
   }
   const tbody = h('tbody');
   const err = h('p', { class: 'error', role: 'alert', hidden: true });
-  const name = h('input', { id: 'new-username', required: true, pattern: '[A-Za-z0-9._@-]{1,64}', autocomplete: 'off' });
+  const name = h('input', { id: 'new-username', required: true, pattern: '[A-Za-z0-9._@\\-]{1,64}', autocomplete: 'off' });
   const role = h('select', { id: 'new-role' }, ROLES.map((r) => h('option', { value: r, selected: r === 'operator' }, `${r} — ${ROLE_HINT[r]}`)));
   const pass = h('input', { id: 'new-user-password', type: 'password', required: true, minlength: 8, autocomplete: 'new-password' });
   const load = async (): Promise<void> => {

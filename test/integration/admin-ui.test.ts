@@ -163,6 +163,70 @@ ${[1, 2]
   await page.waitForTimeout(2500);
   await page.screenshot({ path: join(ARTIFACTS, 'admin-ui-lineup.png'), fullPage: true });
 
+  // ---- the keyboard does what the mouse does: the handle with ↑ renumbers too
+  await page.locator('#lineup tr[data-number="3"] .handle').focus();
+  await page.keyboard.press('ArrowUp');
+  await page.getByText(/Renumbered: (3 → 2, 2 → 3|2 → 3, 3 → 2)/).waitFor();
+  await page.waitForFunction(() => document.querySelector('#lineup tr[data-number="2"] .channel-name')?.textContent?.includes('Test Pattern'));
+  t.equal(await page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-number')), '2', 'keyboard: ↑ on the handle moved "Test Pattern" to 2, and the focus followed it');
+
+  // ---- bulk multicast assignment from the pool
+  await page.locator('#lineup tr[data-number="1"] input[type=checkbox]').check();
+  await page.locator('#lineup tr[data-number="3"] input[type=checkbox]').check();
+  await page.getByRole('button', { name: 'Assign multicast…' }).click();
+  t.equal(await page.getByLabel('Pool (CIDR)').inputValue(), '239.255.10.0/24', 'the pool proposed is the default 239.255.10.0/24');
+  await page.getByRole('button', { name: 'Assign', exact: true }).click();
+  await page.getByText(/New addresses for 2 channels/).waitFor();
+  await page.waitForFunction(() => document.querySelector('#lineup tr[data-number="3"]')?.textContent?.includes('239.255.10.2:5000'));
+  t.match(await page.locator('#lineup tr[data-number="1"]').textContent(), /239\.255\.10\.1:5000/, 'channels 1 and 3 got 239.255.10.1 and .2, in number order');
+  t.match(await page.locator('#lineup tr[data-number="2"]').textContent(), /239\.255\.213\.3:5000/, 'channel 2 (not selected) kept its address');
+
+  // ---- the STB fleet: an agent's report (the agents' own API) shows up, sortable and filterable
+  for (const [agentId, label, channel] of [['stb-101', 'Room 101', 2], ['stb-204', 'Room 204', null]] as const) {
+    const r = await httpRequest(`${base}/api/stb/report`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ agentId, label, channel, zaps: { count: 12, viaBurst: 11, viaGate: 1, recentMs: [21, 25, 19] }, counters: { rtpLost: 0, rtpDuplicates: 0, ccErrors: 0, spliceGaps: 0 } }),
+    });
+    t.equal(r.status, 204, `agent ${agentId} reported`);
+  }
+  await page.getByRole('link', { name: 'STB fleet' }).click();
+  await page.locator('#stbs tbody tr', { hasText: 'Room 204' }).waitFor();
+  t.match(await page.locator('#stbs tbody tr', { hasText: 'Room 101' }).textContent(), /stb-101.*127\.0\.0\.1.*2.*12 \(11\).*21 ms, 25 ms, 19 ms/s, 'the fleet shows room, IP, channel, zaps and zap times');
+  await page.getByRole('button', { name: /Room \/ label/ }).click(); // sorted by label already: descending now
+  t.match(await page.locator('#stbs tbody tr').first().textContent(), /Room 204/, 'sorting by label, descending');
+  await page.getByLabel('Filter STBs').fill('101');
+  await page.waitForFunction(() => document.querySelectorAll('#stbs tbody tr').length === 1);
+  t.pass('filtering leaves the one agent that matches');
+  await page.getByRole('link', { name: 'Lineup' }).click();
+  await page.waitForFunction(() => document.querySelector('#lineup tr[data-number="2"] td:nth-child(10)')?.textContent === '1');
+  t.pass('the lineup counts the agent as a viewer of channel 2');
+
+  // ---- users: add a read-only user; the audit log shows who did what
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByLabel('User name', { exact: true }).fill('frontdesk');
+  await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+  await page.getByLabel('One-time password').fill('front-desk-first-1');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await page.locator('#users tbody tr', { hasText: 'frontdesk' }).waitFor();
+  t.match(await page.locator('#users tbody tr', { hasText: 'frontdesk' }).textContent(), /must choose a password/, 'the new user must choose a password at the first login');
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.locator('#audit tbody tr', { hasText: 'channel.create' }).waitFor();
+  const audit = await page.locator('#audit tbody').textContent();
+  for (const action of ['user.create', 'channel.assign-multicast', 'channel.reorder', 'channel.create', 'user.password', 'user.login']) t.match(audit, action, `the audit log shows ${action}`);
+  t.notMatch(audit, /front-desk-first-1|hotel-it-chooses/, 'and no password');
+
+  // ---- a tablet: the lineup fits the screen
+  await page.setViewportSize({ width: 820, height: 1180 });
+  await page.getByRole('link', { name: 'Lineup' }).click();
+  await page.locator('#lineup tr[data-number="3"] .badge-ok').waitFor({ timeout: 20_000 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  t.ok(overflow <= 0, `on a tablet (820 px) the page does not scroll sideways (overflow ${overflow} px)`);
+  const tableOverflow = await page.locator('.table-wrap').evaluate((el) => el.scrollWidth - el.clientWidth);
+  t.ok(tableOverflow <= 0, `and the lineup table fits without scrolling (overflow ${tableOverflow} px)`);
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-ui-lineup-tablet.png'), fullPage: true });
+  await page.setViewportSize({ width: 1366, height: 900 });
+
   // ---- export M3U
   await page.getByRole('link', { name: 'Import / export' }).click();
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-m3u').click()]);
@@ -178,6 +242,24 @@ ${[1, 2]
   await page.getByRole('button', { name: 'Log in' }).waitFor();
   const after = await httpRequest(`${base}/api/me`, { headers: { cookie: `${cookie!.name}=${cookie!.value}` } });
   t.equal(after.status, 401, 'after logout the old session cookie is refused');
+
+  // ---- the read-only user: sees the lineup, cannot change it (the server refuses too)
+  const desk = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
+  desk.on('pageerror', (e) => pageErrors.push(`frontdesk: ${e.message}`));
+  await desk.goto(`${base}/`);
+  await desk.getByLabel('User name').fill('frontdesk');
+  await desk.getByLabel('Password').fill('front-desk-first-1');
+  await desk.getByRole('button', { name: 'Log in' }).click();
+  await desk.getByLabel('Current password').fill('front-desk-first-1');
+  await desk.getByLabel('New password (at least 8 characters)').fill('front-desk-own-2');
+  await desk.getByLabel('New password again').fill('front-desk-own-2');
+  await desk.getByRole('button', { name: 'Change password' }).click();
+  await desk.locator('#lineup tbody tr[data-number="3"]').waitFor();
+  t.equal(await desk.getByRole('link', { name: '+ Add channel' }).count(), 0, 'a viewer gets no Add button');
+  t.equal(await desk.locator('#lineup .handle, #lineup button:has-text("Delete")').count(), 0, 'nor handles or Delete buttons');
+  t.equal(await desk.getByRole('link', { name: 'Users' }).count(), 0, 'nor the Users page');
+  const refused = await desk.evaluate(async () => (await fetch('/api/channels/1?version=1', { method: 'DELETE' })).status);
+  t.equal(refused, 403, 'and the server refuses a viewer’s delete');
 
   t.same(foreign, [], 'the page made no request outside the headend');
   t.same(pageErrors, [], 'and logged no error');
