@@ -22,6 +22,7 @@
  * Synchronous store calls on the main thread (DESIGN.md): each is a few
  * prepared statements; a channel edit and its audit entry commit together.
  */
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -92,6 +93,12 @@ export interface AdminApiOptions {
   thumbnails?: Thumbnails;
   /** The SDP of a channel (RTP channels only), or null. */
   sdp?(number: number): string | null;
+  /**
+   * What the validator cannot know: whether the channel's inputs can work on
+   * this headend (a file input's file exists and is readable). Returns
+   * problems as `path: sentence`. Default: fileSourceProblems.
+   */
+  checkSources?(channel: ChannelConfig, path: string): string[];
   /** Period of the status stream's events. Default 1000. */
   statusIntervalMs?: number;
   /** Status streams open at once; more get 503. Default 50. */
@@ -351,8 +358,31 @@ function label(v: string | number): string {
 
 const CHANNEL_STATES: readonly ChannelSnapshot['state'][] = ['ok', 'slate', 'starting', 'no-input', 'restarting', 'stopped'];
 
+/**
+ * A file input whose file is missing or unreadable would only ever restart:
+ * refused at save time, naming the file, rather than applied and left dark.
+ * (A network input cannot be checked ahead: its sender may start later; the
+ * UI shows its state once applied.)
+ */
+export function fileSourceProblems(ch: ChannelConfig, path: string): string[] {
+  const problems: string[] = [];
+  ch.inputs.forEach((src, i) => {
+    if (src.type !== 'file') return;
+    const where = ch.inputs.length === 1 ? `${path}.source.path` : `${path}.inputs[${i}].path`;
+    try {
+      accessSync(src.path, fsConstants.R_OK);
+      if (!statSync(src.path).isFile()) problems.push(`${where}: ${src.path} is not a file`);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push(`${where}: ${src.path} ${code === 'ENOENT' ? 'does not exist on the headend' : code === 'EACCES' ? 'is not readable by the headend' : `cannot be read (${code ?? (err as Error).message})`}`);
+    }
+  });
+  return problems;
+}
+
 export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o) => {
   const store = o.store;
+  const checkSources = o.checkSources ?? fileSourceProblems;
   const now = o.now ?? Date.now;
   const auth: AuthOptions = { store, secureCookies: o.secureCookies };
   const metricsNets = (o.metricsNetworks ?? []).map((c) => {
@@ -622,6 +652,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
       const restored = restoreSecrets(withoutReadOnly(req.body), null, 'channel');
       const v = validateChannel(restored.doc, { headend: o.headend, others: before.map((c) => c.config) });
       const problems = [...restored.problems, ...(v.ok ? [] : v.problems)];
+      if (v.ok) problems.push(...checkSources(v.channel, 'channel'));
       if (!v.ok || problems.length > 0) throw validationError('channel', problems);
       const created = store.transaction(() => {
         const c = store.channels.create(v.channel);
@@ -657,6 +688,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
       const restored = restoreSecrets(withoutReadOnly(req.body), stored.config, 'channel');
       const v = validateChannel(restored.doc, { headend: o.headend, others: before.filter((c) => c !== stored).map((c) => c.config) });
       const problems = [...restored.problems, ...(v.ok ? [] : v.problems)];
+      if (v.ok) problems.push(...checkSources(v.channel, 'channel'));
       if (!v.ok || problems.length > 0) throw validationError('channel', problems);
       const updated = store.transaction(() => {
         const c = store.channels.update(number, v.channel, version);
@@ -957,6 +989,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
       try {
         // The running headend settings, not the file's: they come from the headend's --config.
         cfg = validateLineup({ headend: o.headend, channels }, { maxWorkers }).channels;
+        cfg.forEach((c, i) => problems.push(...checkSources(c, `channels[${i}]`)));
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         problems.push(...err.problems);

@@ -63,8 +63,9 @@ ${[1, 2]
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => {
     // Chromium logs every 4xx answer: a 401 from /api/me before login and after logout, the wrong
-    // password's 401, and a thumbnail's 404 before the first I-frame are answers the page handles.
-    if (m.type() === 'error' && !/status of (401|404)/.test(m.text())) pageErrors.push(m.text());
+    // password's 401, the refused edit's 400 and a thumbnail's 404 before the first I-frame are
+    // answers the page handles (and the test checks it shows them).
+    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of (400|401|404)/.test(m.text())) pageErrors.push(m.text());
   });
 
   // ---- login with the one-time password, then the forced password change
@@ -201,6 +202,16 @@ ${[1, 2]
   await page.getByRole('link', { name: 'Lineup' }).click();
   await page.waitForFunction(() => document.querySelector('#lineup tr[data-number="2"] td:nth-child(10)')?.textContent === '1');
   t.pass('the lineup counts the agent as a viewer of channel 2');
+
+  // ---- a change that would break a channel is reported, not applied: a file the headend does not have
+  await page.goto(`${base}/#/channel/3/edit`);
+  await page.locator('#f-inputs-0-path').fill('/nonexistent/lobby-loop.ts');
+  await page.locator('#save').click();
+  await page.locator('#f-inputs-0-path-error').filter({ hasText: 'does not exist on the headend' }).waitFor();
+  t.pass('the server’s refusal shows at the field: "/nonexistent/lobby-loop.ts does not exist on the headend"');
+  const kept = (await page.evaluate(async () => (await (await fetch('/api/channels/3')).json()) as { name: string; source: { path: string } }));
+  t.match(kept, { name: 'Lobby Info', source: { path: /h264-aac-1s-gop\.ts$/ } }, 'and the channel keeps its working input');
+  await page.getByRole('link', { name: 'Cancel' }).click();
 
   // ---- users: add a read-only user; the audit log shows who did what
   await page.getByRole('link', { name: 'Users' }).click();

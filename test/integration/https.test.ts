@@ -12,7 +12,7 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -172,16 +172,24 @@ t.test('a certificate or key file that cannot be read stops the start, naming he
   const files = await makeCertificate(dir);
   const port = await freePort();
   const missing = join(dir, 'no-such-cert.pem');
+  const notPem = join(dir, 'not-pem.pem');
+  await writeFile(notPem, 'this is not a certificate\n');
+  await mkdir(join(dir, 'other'));
+  const other = await makeCertificate(join(dir, 'other'));
   const cases = [
-    { what: 'a missing certificate', tls: { cert: missing, key: files.key }, message: /headend\.tls: ENOENT: no such file or directory, open '([^']+)'/, file: missing },
-    { what: 'a missing key', tls: { cert: files.cert, key: join(dir, 'no-such-key.pem') }, message: /headend\.tls: ENOENT: no such file or directory, open '([^']+)'/, file: join(dir, 'no-such-key.pem') },
+    { what: 'a missing certificate', tls: { cert: missing, key: files.key }, message: /headend\.tls \(cert [^\n]*\): ENOENT: no such file or directory, open '([^']+)'/, file: missing },
+    { what: 'a missing key', tls: { cert: files.cert, key: join(dir, 'no-such-key.pem') }, message: /headend\.tls \(cert [^\n]*\): ENOENT: no such file or directory, open '([^']+)'/, file: join(dir, 'no-such-key.pem') },
     // Run as root a chmod 000 file is still readable: a directory is a file that cannot be read by anyone.
-    { what: 'a certificate path that is a directory', tls: { cert: dir, key: files.key }, message: /headend\.tls: EISDIR: illegal operation on a directory/, file: null },
+    { what: 'a certificate path that is a directory', tls: { cert: dir, key: files.key }, message: /headend\.tls \(cert [^\n]*\): EISDIR: illegal operation on a directory/, file: null },
+    // Read but not usable: parsed before anything starts (createSecureContext), not thrown later by the server.
+    { what: 'a certificate file that is not PEM', tls: { cert: notPem, key: files.key }, message: /headend\.tls \(cert [^\n]*\): .*(PEM|no start line)/i, file: null },
+    { what: 'a key that is not the certificate\'s', tls: { cert: files.cert, key: other.key }, message: /headend\.tls \(cert [^\n]*\): .*key values mismatch/i, file: null },
   ];
   for (const c of cases) {
     const r = await runHeadendOnce(lineup(port, 45_000, c.tls), ['--no-mdns']);
     t.equal(r.code, 2, `${c.what}: exit 2`);
-    t.match(r.output, /roomcast-headend: refusing to start\.\nheadend\.tls: /, `${c.what}: refused with headend.tls named`);
+    t.match(r.output, /roomcast-headend: refusing to start\.\nheadend\.tls \(cert /, `${c.what}: refused with headend.tls named`);
+    t.notMatch(r.output, /one-time password|channels imported/, `${c.what}: refused before the database was touched (the one-time password is not spent)`);
     const m = c.message.exec(r.output);
     t.ok(m, `${c.what}: the reason is given (${r.output.split('\n').find((l) => l.startsWith('headend.tls')) ?? r.output.slice(-500)})`);
     if (c.file !== null) t.equal(m?.[1], c.file, `${c.what}: the file is named`);

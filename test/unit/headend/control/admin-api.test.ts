@@ -1,5 +1,7 @@
 import t from 'tap';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { FIXTURES } from '../../../helpers/headend.js';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { SECRET_PLACEHOLDER } from '../../../../core/lineup/document.js';
@@ -522,7 +524,7 @@ t.test('import replaces the lineup whole; only changed channels restart; the hea
   const exported = parseYaml((await f.call('GET', '/api/export', { cookie: f.cookies.admin })).body);
   exported.channels[0].name = 'News renamed';
   exported.channels.splice(1, 1); // channel 2 goes
-  exported.channels.push({ number: 9, name: 'Nine', multicast: { group: '239.255.1.9', port: 5000 }, source: { type: 'file', path: '/srv/nine.ts' } });
+  exported.channels.push({ number: 9, name: 'Nine', multicast: { group: '239.255.1.9', port: 5000 }, source: { type: 'file', path: join(FIXTURES, 'h264-aac-1s-gop.ts') } });
   const { stringify } = await import('yaml');
   const text = stringify({ headend: { interface: '10.0.0.1', workers: 3 }, ...exported });
   const res = await f.call('POST', '/api/import', { cookie: f.cookies.admin, payload: text, headers: { 'content-type': 'application/yaml; charset=utf-8' } });

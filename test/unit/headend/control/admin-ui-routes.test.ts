@@ -6,6 +6,8 @@
 import t from 'tap';
 import type { AdminApiOptions } from '../../../../headend/control/admin-api.js';
 import { ThumbnailError, type Thumbnails } from '../../../../headend/control/thumbnail.js';
+import { join } from 'node:path';
+import { FIXTURES } from '../../../helpers/headend.js';
 import { adminFixture } from './fixtures.js';
 
 function json(res: { body: string }): any {
@@ -142,4 +144,22 @@ t.test('status counts viewers per channel from recent STB reports', async (t) =>
   now += 6 * 60_000;
   const later = json(await f.call('GET', '/api/status', { cookie: f.cookies.viewer }));
   t.same(later.viewers, {}, 'agents silent for 5 minutes are not viewers');
+});
+
+t.test('a file input whose file is missing or not a file is refused at save time, naming it; the headend keeps what it had', async (t) => {
+  const f = await adminFixture(t);
+  const doc = (path: string) => ({ number: 20, name: 'Loop', multicast: { group: '239.255.1.20', port: 5000 }, source: { type: 'file', path } });
+  const missing = await f.call('POST', '/api/channels', { cookie: f.cookies.operator, body: doc('/nonexistent/loop.ts') });
+  t.equal(missing.statusCode, 400);
+  t.same(json(missing).problems, [{ path: 'channel.source.path', message: '/nonexistent/loop.ts does not exist on the headend' }]);
+  const dir = await f.call('POST', '/api/channels', { cookie: f.cookies.operator, body: doc(FIXTURES) });
+  t.same(json(dir).problems, [{ path: 'channel.source.path', message: `${FIXTURES} is not a file` }]);
+  t.equal(f.store.channels.get(20), null, 'nothing saved');
+  t.equal(f.changes.length, 0, 'nothing applied');
+  const ok = await f.call('POST', '/api/channels', { cookie: f.cookies.operator, body: doc(join(FIXTURES, 'h264-aac-1s-gop.ts')) });
+  t.equal(ok.statusCode, 201, 'a readable file is taken');
+  // A backup input's path is named by its index.
+  const c1 = json(await f.call('GET', '/api/channels/1', { cookie: f.cookies.operator }));
+  const put = await f.call('PUT', '/api/channels/1', { cookie: f.cookies.operator, body: { ...c1, source: undefined, inputs: [c1.source, { type: 'file', path: '/nonexistent/backup.ts' }] } });
+  t.same(json(put).problems, [{ path: 'channel.inputs[1].path', message: '/nonexistent/backup.ts does not exist on the headend' }]);
 });
