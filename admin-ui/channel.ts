@@ -42,6 +42,7 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
   const number = Number(params[0]);
   let channel: Channel | null = null;
   const head = h('div', { class: 'page-head' });
+  const alertBox = h('div', { class: 'problems', role: 'alert', id: 'channel-alert', hidden: true });
   const picture = h('img', { id: 'thumbnail', class: 'thumbnail', alt: `Current picture of channel ${number}`, width: 320, height: 180, hidden: true });
   const pictureNote = h('p', { class: 'muted thumb-note', id: 'thumbnail-note' }, 'Waiting for a picture…');
   const chart = h('div', { class: 'chart-box' });
@@ -54,6 +55,7 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
   replace(
     root,
     head,
+    alertBox,
     h(
       'div',
       { class: 'cards two' },
@@ -94,6 +96,16 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
     drawHead(s);
     const hist = live.history.get(number);
     replace(chart, lineChart(hist?.out ?? [], { width: 480, height: 120, className: 'chart big', label: 'output bitrate, last two minutes' }));
+    // Honest about health: a channel that is not sending its own picture says so, with the reason.
+    let alarm: string | null = null;
+    if (channel?.enabled && s && s.state !== 'ok' && s.state !== 'starting') {
+      alarm = `Not on the air (${s.state})${s.state === 'slate' ? ': guests see the “temporarily unavailable” slate' : ''}. ${s.input.lastError ? `Last error: ${s.input.lastError}` : 'No input has arrived yet: is the source sending to this headend?'}`;
+    } else if (channel?.enabled && s && s.state === 'ok' && s.activeInput !== 'primary') {
+      const primary = s.inputs[0];
+      alarm = `On ${s.activeInput}: the primary input is ${primary?.healthy ? 'back, returning soon' : `down${primary?.lastError ? ` (${primary.lastError})` : ''}`}.`;
+    }
+    alertBox.hidden = alarm === null;
+    alertBox.textContent = alarm ?? '';
     if (!s) {
       rates.textContent = channel && !channel.enabled ? 'The channel is disabled: off the air.' : 'No report from the data plane yet.';
       return;

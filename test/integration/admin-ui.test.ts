@@ -213,6 +213,23 @@ ${[1, 2]
   t.match(kept, { name: 'Lobby Info', source: { path: /h264-aac-1s-gop\.ts$/ } }, 'and the channel keeps its working input');
   await page.getByRole('link', { name: 'Cancel' }).click();
 
+  // ---- a channel whose source sends nothing: saved, and its page says plainly that it is not on the air
+  await page.goto(`${base}/#/new`);
+  await page.getByLabel('Name', { exact: true }).fill('Conference Room');
+  await page.locator('#f-inputs-0-type').selectOption('udp');
+  await page.locator('#f-inputs-0-address').fill('127.0.0.1');
+  await page.locator('#f-inputs-0-port').fill(String(BASE_PORT + 3));
+  await page.locator('#f-multicast-group').fill('239.255.213.9');
+  await page.waitForFunction(() => !(document.getElementById('save') as HTMLButtonElement).disabled);
+  await page.locator('#save').click();
+  await page.getByRole('heading', { name: /4 · Conference Room/ }).waitFor();
+  await page.locator('#channel-alert').filter({ hasText: /Not on the air/ }).waitFor({ timeout: 20_000 });
+  t.pass(`a silent input is reported on the channel page: "${await page.locator('#channel-alert').textContent()}"`);
+  t.match(await page.locator('#channel-state').textContent(), /slate|no-input|restarting/, 'and its badge is not "on air"');
+  await page.getByRole('link', { name: '← Lineup' }).click();
+  await page.locator('#lineup tr[data-number="4"] .badge-bad, #lineup tr[data-number="4"] .badge-wait').waitFor();
+  t.match(await page.locator('.summary').textContent(), /need attention/, 'the lineup summary counts it as needing attention');
+
   // ---- users: add a read-only user; the audit log shows who did what
   await page.getByRole('link', { name: 'Users' }).click();
   await page.getByLabel('User name', { exact: true }).fill('frontdesk');
@@ -222,7 +239,7 @@ ${[1, 2]
   await page.locator('#users tbody tr', { hasText: 'frontdesk' }).waitFor();
   t.match(await page.locator('#users tbody tr', { hasText: 'frontdesk' }).textContent(), /must choose a password/, 'the new user must choose a password at the first login');
   await page.getByRole('link', { name: 'Audit log' }).click();
-  await page.locator('#audit tbody tr', { hasText: 'channel.create' }).waitFor();
+  await page.locator('#audit tbody tr', { hasText: 'channel.create' }).first().waitFor();
   const audit = await page.locator('#audit tbody').textContent();
   for (const action of ['user.create', 'channel.assign-multicast', 'channel.reorder', 'channel.create', 'user.password', 'user.login']) t.match(audit, action, `the audit log shows ${action}`);
   t.notMatch(audit, /front-desk-first-1|hotel-it-chooses/, 'and no password');
