@@ -71,11 +71,12 @@ import { TsResync } from '../core/mpegts/resync.js';
 import type { ChannelSnapshot } from '../headend/dataplane/messages.js';
 import { PcrPacer } from '../headend/dataplane/pacer.js';
 import { FileLoopSource } from '../headend/dataplane/sources.js';
+import { findFfmpeg } from '../headend/dataplane/ffmpeg.js';
 import { lineWaiter, stopChild, tail } from './proc.js';
 import { createBenchNet, type BenchNet } from './netns.js';
 
 const SOURCE_SECONDS = 10;
-const MUXRATE_BPS = 8_000_000;
+export const MUXRATE_BPS = 8_000_000;
 const PORT = 5000;
 /** The peer's group: outside every 239.255.N.0/24 block a run of N ≤ 250 channels uses. */
 const PEER_GROUP = '239.255.251.1';
@@ -85,10 +86,10 @@ const RECV_BUFFER_BYTES = 8 * 1024 * 1024;
 /** Receiver storage per channel and second: ~760 datagrams/s at 8 Mbit/s, 5× headroom. */
 const RECORD_PER_S = 4000;
 const STATUS_POLL_MS = 250;
-const STOP_TIMEOUT_MS = 8000;
+export const STOP_TIMEOUT_MS = 8000;
 const TARGET = { channelsPerCore: 100, latenessP99Ms: 2, delayFactorMs: 8 } as const;
 
-const CPUS = (() => {
+export const CPUS = (() => {
   try {
     return Number(execFileSync('nproc', { timeout: 5000 }).toString().trim()) || 1;
   } catch {
@@ -181,6 +182,7 @@ async function receiverMain(argv: string[]): Promise<void> {
       port: { type: 'string' },
       groups: { type: 'string' },
       'max-seconds': { type: 'string' },
+      'record-seconds': { type: 'string' },
     },
     strict: true,
   });
@@ -188,7 +190,9 @@ async function receiverMain(argv: string[]): Promise<void> {
   const port = Number(values.port);
   const groups = (values.groups ?? '').split(',').filter(Boolean);
   const maxSeconds = Number(values['max-seconds'] ?? 120);
-  if (!iface || !Number.isInteger(port) || groups.length === 0 || !(maxSeconds > 0)) {
+  // Storage is per start…stop window; a window is at most the whole life.
+  const recordSeconds = Math.min(maxSeconds, Number(values['record-seconds'] ?? maxSeconds));
+  if (!iface || !Number.isInteger(port) || groups.length === 0 || !(maxSeconds > 0) || !(recordSeconds > 0)) {
     process.stderr.write('receiver: --iface, --port, --groups and --max-seconds are required\n');
     process.exit(2);
   }
@@ -198,7 +202,7 @@ async function receiverMain(argv: string[]): Promise<void> {
     process.exit(3);
   }, maxSeconds * 1000);
 
-  const capacity = Math.ceil(maxSeconds * RECORD_PER_S);
+  const capacity = Math.ceil(recordSeconds * RECORD_PER_S);
   const hdr = createRtpHeader();
   let recording = false;
   const state = groups.map((group) => ({
@@ -275,6 +279,7 @@ async function receiverMain(argv: string[]): Promise<void> {
       cpu0 = process.cpuUsage();
       recording = true;
     } else if (line === 'stop') {
+      // One window's result; the next `start` begins a new window (bench/admin-api.ts alternates phases).
       recording = false;
       const windowMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
@@ -284,14 +289,14 @@ async function receiverMain(argv: string[]): Promise<void> {
         cpuPct: round(((cpu.user + cpu.system) / 1000 / windowMs) * 100, 2),
         channels: state.map((st) => analyse(st.group, st.t, st.size, st.n, st)),
       };
-      clearTimeout(deadline);
-      for (const s of sockets) s.close();
-      rl.close();
-      process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
+      process.stdout.write(JSON.stringify(result) + '\n');
     }
   });
   rl.on('close', () => {
-    if (recording) process.exit(4); // the parent went away mid-window
+    clearTimeout(deadline);
+    for (const s of sockets) s.close();
+    // Mid-window: the parent went away.
+    process.stdout.write('', () => process.exit(recording ? 4 : 0));
   });
 }
 
@@ -338,29 +343,31 @@ function analyse(
 /* Orchestration                                                            */
 /* ======================================================================== */
 
-function round(x: number, digits = 2): number {
+export function round(x: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
-function max(xs: number[]): number {
+export function max(xs: number[]): number {
   return xs.length === 0 ? NaN : xs.reduce((a, b) => (b > a ? b : a), -Infinity);
 }
 
 /** The cached 8 Mbit/s CBR source, made once by ffmpeg (atomically: a killed run leaves no half file). */
-function makeSource(log: (l: string) => void): string {
+export function makeSource(log: (l: string) => void): string {
   const file = join(tmpdir(), `roomcast-bench-pacing-h264-8M-${SOURCE_SECONDS}s.ts`);
   if (existsSync(file) && statSync(file).size > (MUXRATE_BPS / 8) * SOURCE_SECONDS * 0.9) return file;
   const tmp = `${file}.${process.pid}.tmp`;
-  log(`pacing: making ${file} with ffmpeg`);
+  // The headend's own lookup: PATH, else the optional @ffmpeg-installer/ffmpeg package.
+  const ffmpeg = findFfmpeg() ?? 'ffmpeg';
+  log(`pacing: making ${file} with ${ffmpeg}`);
   execFileSync(
-    'ffmpeg',
+    ffmpeg,
     [
       '-v', 'error', '-y',
       '-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=25:duration=${SOURCE_SECONDS}`,
@@ -484,16 +491,23 @@ function rssMb(pid: number): number {
 
 
 
-interface Receiver {
+export interface Receiver {
   child: ChildProcess;
   start(): void;
   stop(): Promise<ReceiverResult>;
 }
 
-async function startReceiver(net: BenchNet, groups: string[], maxSeconds: number, pin: PinMode): Promise<Receiver> {
+/**
+ * The receiver in `rx`, joined to `groups`, alive at most `maxSeconds`. Each
+ * start() … stop() is one window (storage for at most `recordSeconds` of it).
+ */
+export async function startReceiver(net: BenchNet, groups: string[], maxSeconds: number, pin: PinMode, recordSeconds = maxSeconds): Promise<Receiver> {
   const child = net.spawn(
     net.rx,
-    [...pinArgv('receiver', pin), process.execPath, THIS_FILE, '--receiver', '--iface', net.rxAddress, '--port', String(PORT), '--groups', groups.join(','), '--max-seconds', String(Math.ceil(maxSeconds))],
+    [
+      ...pinArgv('receiver', pin), process.execPath, THIS_FILE, '--receiver', '--iface', net.rxAddress, '--port', String(PORT), '--groups', groups.join(','),
+      '--max-seconds', String(Math.ceil(maxSeconds)), '--record-seconds', String(Math.ceil(recordSeconds)),
+    ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const err = tail(child.stderr);
@@ -519,7 +533,7 @@ async function startReceiver(net: BenchNet, groups: string[], maxSeconds: number
   };
 }
 
-function summariseDf(r: ReceiverResult) {
+export function summariseDf(r: ReceiverResult) {
   const all = r.channels.flatMap((c) => c.dfMs);
   return {
     dfWorstMs: round(max(all), 2),
@@ -549,18 +563,24 @@ async function readStatus(file: string): Promise<ChannelSnapshot[] | null> {
   }
 }
 
-function groupOf(n: number, k: number): string {
+export function groupOf(n: number, k: number): string {
   return `239.255.${n}.${k}`;
 }
 
-function lineupYaml(n: number, iface: string, file: string, cbr: boolean, workers: number): string {
+/**
+ * N enabled `file` channels on 239.255.N.k:5000, then `extra.disabled`
+ * channels with `enabled: false` (in the store and the API, not on the air;
+ * numbered from 1001 on 239.254.x.y so that no group:port is shared).
+ */
+export function lineupYaml(n: number, iface: string, file: string, cbr: boolean, workers: number, extra: { disabled?: number; httpPort?: number; by?: string } = {}): string {
   const lines = [
-    '# Written by bench/pacing.ts',
+    `# Written by ${extra.by ?? 'bench/pacing.ts'}`,
     'headend:',
     `  interface: ${iface}`,
     '  ttl: 1',
     `  workers: ${workers}`,
     '  healthIntervalS: 3600',
+    ...(extra.httpPort !== undefined ? [`  httpPort: ${extra.httpPort}`] : []),
     'channels:',
   ];
   for (let k = 1; k <= n; k++) {
@@ -572,11 +592,22 @@ function lineupYaml(n: number, iface: string, file: string, cbr: boolean, worker
     );
     if (cbr) lines.push(`    cbrBitrateKbps: ${MUXRATE_BPS / 1000}`);
   }
+  for (let j = 0; j < (extra.disabled ?? 0); j++) {
+    lines.push(
+      `  - number: ${1001 + j}`,
+      `    name: Off ${1001 + j}`,
+      `    group: ${['News', 'Sports', 'Movies', 'Kids', 'Music'][j % 5]}`,
+      '    enabled: false',
+      `    multicast: { group: 239.254.${1 + Math.floor(j / 200)}.${1 + (j % 200)}, port: ${PORT} }`,
+      `    source: { type: file, path: ${JSON.stringify(file)} }`,
+    );
+    if (cbr) lines.push(`    cbrBitrateKbps: ${MUXRATE_BPS / 1000}`);
+  }
   return lines.join('\n') + '\n';
 }
 
 /** Up to `sample` channel numbers spread evenly over 1..n. */
-function sampleChannels(n: number, sample: number): number[] {
+export function sampleChannels(n: number, sample: number): number[] {
   const m = Math.min(n, sample);
   const out = new Set<number>();
   for (let i = 0; i < m; i++) out.add(1 + Math.floor((i * n) / m));
@@ -628,6 +659,218 @@ export interface HeadendRun extends Record<string, unknown> {
   channels: number;
 }
 
+/** The built headend running in `tx`, up (every channel `ok` and sending, or the bound passed). */
+export interface BenchHeadend {
+  child: ChildProcess;
+  pid: number;
+  /** From spawn until every channel was up (or the bound passed), ms. */
+  upAfterMs: number;
+  /** null while it runs; else how it ended, with the end of its output. */
+  died(): string | null;
+  /** The end of what it printed on stdout and stderr. */
+  output(): string;
+  gc: ReturnType<typeof gcWatcher>;
+}
+
+/**
+ * Start the built headend in `tx` on `configFile` and wait until each of its
+ * `channels` enabled channels reports `ok` and has sent (bounded: 20 s +
+ * 200 ms per channel, then it measures anyway and says so). Stops it if it
+ * fails on the way.
+ */
+export async function startBenchHeadend(
+  net: BenchNet,
+  o: {
+    channels: number;
+    configFile: string;
+    dataDir: string;
+    nodeFlags: string[];
+    pin: PinMode;
+    env?: NodeJS.ProcessEnv;
+    args?: string[];
+    log: (l: string) => void;
+    label: string;
+  },
+): Promise<BenchHeadend> {
+  const child = net.spawn(
+    net.tx,
+    [...pinArgv('sender', o.pin), process.execPath, ...o.nodeFlags, HEADEND_MAIN, '--config', o.configFile, '--data', o.dataDir, '--log-level', 'warn', ...(o.args ?? [])],
+    { stdio: ['ignore', 'pipe', 'pipe'], ...(o.env ? { env: o.env } : {}) },
+  );
+  const out = tail(child.stdout);
+  const err = tail(child.stderr);
+  const gc = gcWatcher(child);
+  const died = (): string | null =>
+    child.exitCode !== null || child.signalCode !== null ? `headend exited (${child.exitCode ?? child.signalCode}): ${err().trim() || out().trim()}` : null;
+  const statusFile = join(o.dataDir, 'status.json');
+  const n = o.channels;
+  try {
+    const spawnedAt = Date.now();
+    const upBy = spawnedAt + 20_000 + n * 200;
+    let snap: ChannelSnapshot[] | null = null;
+    for (;;) {
+      const d = died();
+      if (d) throw new Error(d);
+      snap = await readStatus(statusFile);
+      if (snap && snap.length === n && snap.every((c) => c.state === 'ok' && c.output.datagrams > 0)) break;
+      if (Date.now() > upBy) {
+        const notOk = snap ? snap.filter((c) => c.state !== 'ok').map((c) => `${c.number}:${c.state}`) : ['no status.json'];
+        o.log(`${o.label}: ${n} channels: not all ok after ${Math.round((Date.now() - spawnedAt) / 1000)} s (${notOk.slice(0, 10).join(' ')}); measuring anyway`);
+        break;
+      }
+      await sleep(200);
+    }
+    return { child, pid: child.pid!, upAfterMs: Date.now() - spawnedAt, died, output: () => out() + err(), gc };
+  } catch (e) {
+    await stopChild(child, STOP_TIMEOUT_MS);
+    throw e;
+  }
+}
+
+/** One channel's 1-s lateness window from status.json (the pacer's own histogram). */
+export interface LatenessWindow {
+  number: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface ThreadCpu {
+  tid: string;
+  comm: string;
+  main: boolean;
+  cpuPct: number;
+  preemptPerS: number;
+}
+
+/** What {@link measureWindow} sees of the headend over one window. */
+export interface WindowMeasure {
+  wallS: number;
+  /** The whole process, 100 % = one core. */
+  cpuPct: number;
+  /** Every thread that ran, busiest first. */
+  threads: ThreadCpu[];
+  hostBusyPct: number;
+  hostStealPct: number;
+  cpuPressureSomePct: number | null;
+  rssMb: number;
+  datagramsPerS: number;
+  outputMbps: number;
+  /** The per-channel 1-s windows first seen in status.json during the window. */
+  windows: LatenessWindow[];
+  latenessP50MedianMs: number;
+  latenessP99MedianMs: number;
+  latenessP99MaxMs: number;
+  latenessMaxMs: number;
+  windowsP99Over2Ms: number;
+  counters: Record<string, number>;
+}
+
+/**
+ * Measure the running headend for `seconds`: CPU of the process and of each
+ * thread, the machine's busy / steal / CPU pressure, output rates, and the
+ * lateness windows that appear in status.json meanwhile (polled every
+ * 250 ms; a window is counted once, by channel and worker timestamp).
+ * `hooks.start` runs right after the counters are read at the start (the
+ * receiver's start), `hooks.stop` right before they are read at the end.
+ */
+export async function measureWindow(
+  h: { pid: number; died(): string | null },
+  statusFile: string,
+  seconds: number,
+  hooks: { start?: () => void; stop?: () => void } = {},
+): Promise<WindowMeasure> {
+  const pid = h.pid;
+  const seen = new Set<string>();
+  const s0 = (await readStatus(statusFile)) ?? [];
+  for (const c of s0) seen.add(`${c.number}@${c.atMs}`);
+  const th0 = threadsCpu(pid);
+  const host0 = hostCpu();
+  const psi0 = cpuPressureUs();
+  const cpu0 = procCpuS(`/proc/${pid}/stat`);
+  const t0 = performance.now();
+  hooks.start?.();
+  const windows: LatenessWindow[] = [];
+  const notOkSeen = new Set<number>();
+  let last = s0;
+  const endAt = t0 + seconds * 1000;
+  while (performance.now() < endAt) {
+    await sleep(Math.min(STATUS_POLL_MS, Math.max(1, endAt - performance.now())));
+    const d = h.died();
+    if (d) throw new Error(d);
+    const s = await readStatus(statusFile);
+    if (!s) continue;
+    last = s;
+    for (const c of s) {
+      const key = `${c.number}@${c.atMs}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      windows.push({ number: c.number, p50: c.output.latenessP50Ms, p99: c.output.latenessP99Ms, max: c.output.latenessMaxMs });
+      if (c.state !== 'ok') notOkSeen.add(c.number);
+    }
+  }
+  hooks.stop?.();
+  const wallS = (performance.now() - t0) / 1000;
+  const cpuS = procCpuS(`/proc/${pid}/stat`) - cpu0;
+  const psi1 = cpuPressureUs();
+  const host1 = hostCpu();
+  const th1 = threadsCpu(pid);
+  const rss = rssMb(pid);
+
+  const threads = [...th1.entries()]
+    .map(([tid, v]) => ({
+      tid,
+      comm: v.comm,
+      main: tid === String(pid),
+      cpuPct: round(((v.cpuS - (th0.get(tid)?.cpuS ?? 0)) / wallS) * 100, 1),
+      /** Involuntary context switches per second: the thread was runnable and preempted. */
+      preemptPerS: round((v.preempted - (th0.get(tid)?.preempted ?? 0)) / wallS, 1),
+    }))
+    .filter((x) => x.cpuPct > 0)
+    .sort((a, b) => b.cpuPct - a.cpuPct);
+  const c0 = totals(s0);
+  const c1 = totals(last);
+  const r = rates(s0, last);
+  const p99s = windows.map((w) => w.p99);
+  return {
+    wallS,
+    cpuPct: (cpuS / wallS) * 100,
+    threads,
+    /** Whole machine, 100 % = every core busy. */
+    hostBusyPct: round(((host1.busy - host0.busy) / (host1.total - host0.total)) * 100, 1),
+    /** Hypervisor steal, % of all cores' time in the window. */
+    hostStealPct: round(((host1.steal - host0.steal) / (host1.total - host0.total)) * 100, 1),
+    /** PSI: share of the window in which some runnable task waited for a CPU (machine-wide). */
+    cpuPressureSomePct: psi0 !== null && psi1 !== null ? round(((psi1 - psi0) / 1e6 / wallS) * 100, 1) : null,
+    rssMb: rss,
+    datagramsPerS: r.datagramsPerS,
+    outputMbps: round(r.bps / 1e6, 1),
+    windows,
+    latenessP50MedianMs: round(median(windows.map((w) => w.p50)), 2),
+    latenessP99MedianMs: round(median(p99s), 2),
+    latenessP99MaxMs: round(max(p99s), 2),
+    latenessMaxMs: round(max(windows.map((w) => w.max)), 2),
+    windowsP99Over2Ms: p99s.filter((x) => x > TARGET.latenessP99Ms).length,
+    counters: {
+      overflowPackets: c1.overflowPackets - c0.overflowPackets,
+      reanchors: c1.reanchors - c0.reanchors,
+      lateDatagrams: c1.lateDatagrams - c0.lateDatagrams,
+      sendErrors: c1.sendErrors - c0.sendErrors,
+      restarts: c1.restarts - c0.restarts,
+      ccErrors: c1.ccErrors - c0.ccErrors,
+      channelsNotOk: notOkSeen.size,
+    },
+  };
+}
+
+/** The headend's own log lines (warn and up), not --trace-gc's. */
+export function headendLogTail(output: string, lines = 5): string[] {
+  return output
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !/^\[\d+:0x/.test(l))
+    .slice(-lines);
+}
+
 async function runHeadend(
   net: BenchNet,
   file: string,
@@ -643,135 +886,52 @@ async function runHeadend(
   let receiver: Receiver | null = null;
   try {
     receiver = await startReceiver(net, sampled.map((k) => groupOf(n, k)), o.seconds + o.warmupS + 120, o.pin);
+    const rcv = receiver;
     const nodeFlags = o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', join(o.cpuProfDir, `ch${n}`)] : [];
     if (o.traceGc) nodeFlags.push('--trace-gc');
     nodeFlags.push(...o.headendNodeArgs);
-    headend = net.spawn(net.tx, [...pinArgv('sender', o.pin), process.execPath, ...nodeFlags, HEADEND_MAIN, '--config', configFile, '--data', dataDir, '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out = tail(headend.stdout);
-    const err = tail(headend.stderr);
-    const gc = gcWatcher(headend);
-    const pid = headend.pid!;
-    const hp = headend;
-    const died = (): string | null =>
-      hp.exitCode !== null || hp.signalCode !== null ? `headend exited (${hp.exitCode ?? hp.signalCode}): ${err().trim() || out().trim()}` : null;
-
-    // Every channel up and sending, bounded.
-    const spawnedAt = Date.now();
-    const upBy = spawnedAt + 20_000 + n * 200;
-    let snap: ChannelSnapshot[] | null = null;
-    for (;;) {
-      const d = died();
-      if (d) throw new Error(d);
-      snap = await readStatus(statusFile);
-      if (snap && snap.length === n && snap.every((c) => c.state === 'ok' && c.output.datagrams > 0)) break;
-      if (Date.now() > upBy) {
-        const notOk = snap ? snap.filter((c) => c.state !== 'ok').map((c) => `${c.number}:${c.state}`) : ['no status.json'];
-        o.log(`pacing: ${n} channels: not all ok after ${Math.round((Date.now() - spawnedAt) / 1000)} s (${notOk.slice(0, 10).join(' ')}); measuring anyway`);
-        break;
-      }
-      await sleep(200);
-    }
-    const upAfterMs = Date.now() - spawnedAt;
+    const h = await startBenchHeadend(net, { channels: n, configFile, dataDir, nodeFlags, pin: o.pin, log: o.log, label: 'pacing' });
+    headend = h.child;
     await sleep(o.warmupS * 1000);
 
     // The window.
-    const seen = new Set<string>();
-    const s0 = (await readStatus(statusFile)) ?? [];
-    for (const c of s0) seen.add(`${c.number}@${c.atMs}`);
-    const th0 = threadsCpu(pid);
-    const host0 = hostCpu();
-    const psi0 = cpuPressureUs();
-    const cpu0 = procCpuS(`/proc/${pid}/stat`);
-    const t0 = performance.now();
-    receiver.start();
-    gc.recording = true;
-    const windows: { p50: number; p99: number; max: number; number: number }[] = [];
-    const notOkSeen = new Set<number>();
-    let last = s0;
-    const endAt = t0 + o.seconds * 1000;
-    while (performance.now() < endAt) {
-      await sleep(Math.min(STATUS_POLL_MS, Math.max(1, endAt - performance.now())));
-      const d = died();
-      if (d) throw new Error(d);
-      const s = await readStatus(statusFile);
-      if (!s) continue;
-      last = s;
-      for (const c of s) {
-        const key = `${c.number}@${c.atMs}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        windows.push({ number: c.number, p50: c.output.latenessP50Ms, p99: c.output.latenessP99Ms, max: c.output.latenessMaxMs });
-        if (c.state !== 'ok') notOkSeen.add(c.number);
-      }
-    }
-    const rx = receiver.stop();
-    gc.recording = false;
-    const wallS = (performance.now() - t0) / 1000;
-    const cpuS = procCpuS(`/proc/${pid}/stat`) - cpu0;
-    const psi1 = cpuPressureUs();
-    const host1 = hostCpu();
-    const th1 = threadsCpu(pid);
-    const rss = rssMb(pid);
-    const rxResult = await rx;
-
-    const threads = [...th1.entries()]
-      .map(([tid, v]) => ({
-        tid,
-        comm: v.comm,
-        main: tid === String(pid),
-        cpuPct: round(((v.cpuS - (th0.get(tid)?.cpuS ?? 0)) / wallS) * 100, 1),
-        /** Involuntary context switches per second: the thread was runnable and preempted. */
-        preemptPerS: round((v.preempted - (th0.get(tid)?.preempted ?? 0)) / wallS, 1),
-      }))
-      .filter((x) => x.cpuPct > 0)
-      .sort((a, b) => b.cpuPct - a.cpuPct);
-    const cpuPct = (cpuS / wallS) * 100;
-    const perCh = cpuPct / n;
-    const c0 = totals(s0);
-    const c1 = totals(last);
-    const r = rates(s0, last);
-    const p99s = windows.map((w) => w.p99);
+    const rx: { result?: Promise<ReceiverResult> } = {};
+    const m = await measureWindow(h, statusFile, o.seconds, {
+      start: () => {
+        rcv.start();
+        h.gc.recording = true;
+      },
+      stop: () => {
+        rx.result = rcv.stop();
+        h.gc.recording = false;
+      },
+    });
+    const rxResult = await rx.result!;
+    const perCh = m.cpuPct / n;
     const result: HeadendRun = {
       channels: n,
-      upAfterMs,
-      windowS: round(wallS, 2),
-      cpuPct: round(cpuPct, 1),
+      upAfterMs: h.upAfterMs,
+      windowS: round(m.wallS, 2),
+      cpuPct: round(m.cpuPct, 1),
       cpuPctPerChannel: round(perCh, 3),
       channelsPerCore: Math.round(100 / perCh),
-      threads: threads.slice(0, 6),
-      /** Whole machine, 100 % = every core busy. */
-      hostBusyPct: round(((host1.busy - host0.busy) / (host1.total - host0.total)) * 100, 1),
-      /** Hypervisor steal, % of all cores' time in the window. */
-      hostStealPct: round(((host1.steal - host0.steal) / (host1.total - host0.total)) * 100, 1),
-      /** PSI: share of the window in which some runnable task waited for a CPU (machine-wide). */
-      cpuPressureSomePct: psi0 !== null && psi1 !== null ? round(((psi1 - psi0) / 1e6 / wallS) * 100, 1) : null,
-      ...(o.traceGc ? { gc: gc.summary(wallS) } : {}),
-      rssMb: rss,
-      datagramsPerS: r.datagramsPerS,
-      outputMbps: round(r.bps / 1e6, 1),
-      latenessWindows: windows.length,
-      latenessP50MedianMs: round(median(windows.map((w) => w.p50)), 2),
-      latenessP99MedianMs: round(median(p99s), 2),
-      latenessP99MaxMs: round(max(p99s), 2),
-      latenessMaxMs: round(max(windows.map((w) => w.max)), 2),
-      windowsP99Over2Ms: p99s.filter((x) => x > TARGET.latenessP99Ms).length,
+      threads: m.threads.slice(0, 6),
+      hostBusyPct: m.hostBusyPct,
+      hostStealPct: m.hostStealPct,
+      cpuPressureSomePct: m.cpuPressureSomePct,
+      ...(o.traceGc ? { gc: h.gc.summary(m.wallS) } : {}),
+      rssMb: m.rssMb,
+      datagramsPerS: m.datagramsPerS,
+      outputMbps: m.outputMbps,
+      latenessWindows: m.windows.length,
+      latenessP50MedianMs: m.latenessP50MedianMs,
+      latenessP99MedianMs: m.latenessP99MedianMs,
+      latenessP99MaxMs: m.latenessP99MaxMs,
+      latenessMaxMs: m.latenessMaxMs,
+      windowsP99Over2Ms: m.windowsP99Over2Ms,
       ...summariseDf(rxResult),
-      counters: {
-        overflowPackets: c1.overflowPackets - c0.overflowPackets,
-        reanchors: c1.reanchors - c0.reanchors,
-        lateDatagrams: c1.lateDatagrams - c0.lateDatagrams,
-        sendErrors: c1.sendErrors - c0.sendErrors,
-        restarts: c1.restarts - c0.restarts,
-        ccErrors: c1.ccErrors - c0.ccErrors,
-        channelsNotOk: notOkSeen.size,
-      },
-      // The headend's own log lines (warn and up), not --trace-gc's.
-      headendLogTail: (out() + err())
-        .split('\n')
-        .filter((l) => l.trim() !== '' && !/^\[\d+:0x/.test(l))
-        .slice(-5),
+      counters: m.counters,
+      headendLogTail: headendLogTail(h.output()),
     };
     const stopped = await stopChild(headend, STOP_TIMEOUT_MS);
     result.headendStop = stopped;

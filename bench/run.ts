@@ -6,6 +6,7 @@
  * asserted. A benchmark that cannot run (no root for namespaces, no ffmpeg)
  * is reported with its reason, and the others still run.
  */
+import { benchAdminApi, formatAdminApi } from './admin-api.js';
 import { benchPacing, formatPacing } from './pacing.js';
 import { benchSrt, formatSrt } from './srt.js';
 import { benchTsInspect } from './ts-inspect.js';
@@ -37,6 +38,7 @@ const tsInspect = await attempt('ts-inspect', benchTsInspect);
 const pacing = await attempt('pacing', () => benchPacing());
 const zap = await attempt('zap', () => benchZap());
 const srt = await attempt('srt', () => benchSrt());
+const adminApi = await attempt('admin-api', () => benchAdminApi());
 
 console.log(tsInspect.error ? `ts-inspect: not run: ${String(tsInspect.error)}` : formatTsInspect(tsInspect));
 console.log('');
@@ -46,5 +48,7 @@ console.log(zap.error ? `zap: not run: ${String(zap.error)}` : formatZap(zap));
 console.log('');
 console.log(srt.error ? `srt: not run: ${String(srt.error)}` : formatSrt(srt));
 console.log('');
-console.log(JSON.stringify({ tsInspect, pacing, zap, srt }));
+console.log(adminApi.error ? `admin-api: not run: ${String(adminApi.error)}` : formatAdminApi(adminApi));
+console.log('');
+console.log(JSON.stringify({ tsInspect, pacing, zap, srt, adminApi }));
 process.exitCode = 0;
