@@ -62,6 +62,12 @@ export interface ChannelRepository {
   replaceAll(configs: readonly ChannelConfig[]): StoredChannel[];
   isEmpty(): boolean;
   count(): number;
+  /**
+   * Changes whenever the lineup does: every save takes a new, higher version
+   * (unique across channels), and a delete changes the count. For caches of
+   * what is made from the whole lineup (the API's GET /api/channels).
+   */
+  stamp(): string;
 }
 
 interface ChannelRow {
@@ -96,6 +102,7 @@ export function createChannelRepository(db: Database.Database, now: () => number
     nameByNumber: db.prepare<[number], { id: number; name: string }>('SELECT id, name FROM channels WHERE number = ?'),
     exists: db.prepare<[], { e: number }>('SELECT EXISTS (SELECT 1 FROM channels) AS e'),
     count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM channels'),
+    stamp: db.prepare<[], { v: number; n: number }>('SELECT coalesce(max(version), 0) AS v, count(*) AS n FROM channels'),
     nextPosition: db.prepare<[], { p: number }>('SELECT coalesce(max(position), -1) + 1 AS p FROM channels'),
   };
   const nextVersion = db.prepare<[], { value: number }>(`UPDATE counters SET value = value + 1 WHERE name = 'channel_version' RETURNING value`);
@@ -252,6 +259,10 @@ export function createChannelRepository(db: Database.Database, now: () => number
     },
     isEmpty: () => sel.exists.get()!.e === 0,
     count: () => sel.count.get()!.n,
+    stamp: () => {
+      const r = sel.stamp.get()!;
+      return `${r.v}-${r.n}`;
+    },
   };
 }
 

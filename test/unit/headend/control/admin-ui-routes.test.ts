@@ -163,3 +163,31 @@ t.test('a file input whose file is missing or not a file is refused at save time
   const put = await f.call('PUT', '/api/channels/1', { cookie: f.cookies.operator, body: { ...c1, source: undefined, inputs: [c1.source, { type: 'file', path: '/nonexistent/backup.ts' }] } });
   t.same(json(put).problems, [{ path: 'channel.inputs[1].path', message: '/nonexistent/backup.ts does not exist on the headend' }]);
 });
+
+t.test('GET /api/channels is made once per lineup state: an ETag, 304 on revalidation, and every change shows at once', async (t) => {
+  const f = await adminFixture(t);
+  const a = await f.call('GET', '/api/channels', { cookie: f.cookies.viewer });
+  t.equal(a.statusCode, 200);
+  t.match(a.headers['content-type'], /^application\/json/);
+  const etag = String(a.headers.etag);
+  t.match(etag, /^"lineup-\d+-3"$/);
+  t.notMatch(a.body, /TEST-passphrase/, 'the cached body is the masked one');
+  const b = await f.call('GET', '/api/channels', { cookie: f.cookies.operator });
+  t.equal(b.body, a.body, 'the same lineup: the same body');
+  const c = await f.call('GET', '/api/channels', { cookie: f.cookies.viewer, headers: { 'if-none-match': etag } });
+  t.equal(c.statusCode, 304);
+  t.equal(c.body, '');
+  t.equal((await f.call('GET', '/api/channels', { headers: { 'if-none-match': etag } })).statusCode, 401, 'the ETag does not bypass the login');
+
+  const ch1 = JSON.parse(a.body).channels[0];
+  await f.call('PUT', '/api/channels/1', { cookie: f.cookies.operator, body: { ...ch1, name: 'News 24' } });
+  const d = await f.call('GET', '/api/channels', { cookie: f.cookies.viewer, headers: { 'if-none-match': etag } });
+  t.equal(d.statusCode, 200, 'after an edit the old ETag no longer matches');
+  t.equal(JSON.parse(d.body).channels[0].name, 'News 24');
+  await f.call('DELETE', `/api/channels/2?version=${JSON.parse(d.body).channels[1].version}`, { cookie: f.cookies.operator });
+  const e = JSON.parse((await f.call('GET', '/api/channels', { cookie: f.cookies.viewer })).body);
+  t.same(e.channels.map((x: { number: number }) => x.number), [1, 3], 'a delete shows at once');
+  await f.call('POST', '/api/channels/reorder', { cookie: f.cookies.operator, body: { moves: [[1, 2]] } });
+  const g = JSON.parse((await f.call('GET', '/api/channels', { cookie: f.cookies.viewer })).body);
+  t.same(g.channels.map((x: { number: number }) => x.number), [2, 3], 'and a renumbering');
+});
