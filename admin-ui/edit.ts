@@ -171,6 +171,18 @@ function form(root: HTMLElement, ctx: Ctx, channels: Channel[], original: Channe
   };
 
   const inputsBox = h('div', { class: 'inputs' });
+  /** What is typed goes back into `inputs` before they are redrawn (added, removed, moved, retyped). */
+  const syncInputs = (): void => {
+    inputs.forEach((src, i) => {
+      for (const spec of SOURCE_FIELDS[src.type] ?? []) {
+        const c = controls.get(`inputs[${i}].${spec.key}`);
+        if (!c) continue;
+        const val = fieldValue(c.el, c.kind);
+        if (val === null) delete src[spec.key];
+        else src[spec.key] = val;
+      }
+    });
+  };
   const drawInputs = (): void => {
     for (const k of [...controls.keys()]) if (k.startsWith('inputs[')) controls.delete(k);
     replace(
@@ -184,6 +196,7 @@ function form(root: HTMLElement, ctx: Ctx, channels: Channel[], original: Channe
             on: {
               change: (e: Event) => {
                 const t = (e.target as HTMLSelectElement).value;
+                syncInputs();
                 inputs[i] = t === 'ffmpeg' ? { ...TEST_PATTERN } : ({ type: t } as Source);
                 drawInputs();
                 check();
@@ -201,12 +214,12 @@ function form(root: HTMLElement, ctx: Ctx, channels: Channel[], original: Channe
           h(
             'div',
             { class: 'row' },
-            i > 0 ? h('button', { type: 'button', class: 'small', on: { click: () => { [inputs[i - 1], inputs[i]] = [inputs[i], inputs[i - 1]]; drawInputs(); check(); } } }, 'Move up') : null,
-            inputs.length > 1 ? h('button', { type: 'button', class: 'small danger', on: { click: () => { inputs.splice(i, 1); drawInputs(); check(); } } }, 'Remove input') : null,
+            i > 0 ? h('button', { type: 'button', class: 'small', on: { click: () => { syncInputs(); [inputs[i - 1], inputs[i]] = [inputs[i], inputs[i - 1]]; drawInputs(); check(); } } }, 'Move up') : null,
+            inputs.length > 1 ? h('button', { type: 'button', class: 'small danger', on: { click: () => { syncInputs(); inputs.splice(i, 1); drawInputs(); check(); } } }, 'Remove input') : null,
           ),
         );
       }),
-      inputs.length < 8 ? h('button', { type: 'button', id: 'add-backup', on: { click: () => { inputs.push({ type: 'srt', mode: 'listener', port: 9000 + inputs.length } as Source); drawInputs(); check(); } } }, '+ Backup input') : null,
+      inputs.length < 8 ? h('button', { type: 'button', id: 'add-backup', on: { click: () => { syncInputs(); inputs.push({ type: 'srt', mode: 'listener', port: 9000 + inputs.length } as Source); drawInputs(); check(); } } }, '+ Backup input') : null,
     );
   };
 

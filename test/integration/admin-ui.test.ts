@@ -220,15 +220,54 @@ ${[1, 2]
   await page.locator('#f-inputs-0-address').fill('127.0.0.1');
   await page.locator('#f-inputs-0-port').fill(String(BASE_PORT + 3));
   await page.locator('#f-multicast-group').fill('239.255.213.9');
+  // An SRT listener as its backup: the encoder would call it; nobody does.
+  await page.getByRole('button', { name: '+ Backup input' }).click();
+  t.equal(await page.locator('#f-inputs-1-type').inputValue(), 'srt', 'a backup input starts as an SRT listener');
+  await page.locator('#f-inputs-1-port').fill(String(BASE_PORT + 1));
   await page.waitForFunction(() => !(document.getElementById('save') as HTMLButtonElement).disabled);
   await page.locator('#save').click();
   await page.getByRole('heading', { name: /4 · Conference Room/ }).waitFor();
+  await page.getByRole('heading', { name: 'SRT statistics' }).waitFor({ timeout: 10_000 });
+  t.pass('the channel page shows the SRT input\'s statistics');
   await page.locator('#channel-alert').filter({ hasText: /Not on the air/ }).waitFor({ timeout: 20_000 });
   t.pass(`a silent input is reported on the channel page: "${await page.locator('#channel-alert').textContent()}"`);
   t.match(await page.locator('#channel-state').textContent(), /slate|no-input|restarting/, 'and its badge is not "on air"');
   await page.getByRole('link', { name: '← Lineup' }).click();
   await page.locator('#lineup tr[data-number="4"] .badge-bad, #lineup tr[data-number="4"] .badge-wait').waitFor();
   t.match(await page.locator('.summary').textContent(), /need attention/, 'the lineup summary counts it as needing attention');
+
+  // ---- duplicate, disable, delete
+  page.on('dialog', (d) => void d.accept());
+  await page.goto(`${base}/#/`);
+  await page.locator('#lineup tr[data-number="1"] a', { hasText: 'Copy' }).click();
+  await page.getByRole('heading', { name: /Duplicate of 1 · Hotel Movies/ }).waitFor();
+  t.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'Hotel Movies (copy)', 'a duplicate takes the name with "(copy)"');
+  t.equal(await page.getByLabel('Number').inputValue(), '5', 'the next free number');
+  t.not(await page.locator('#f-multicast-group').inputValue(), '239.255.10.1', 'and a free address, not the original\'s');
+  await page.waitForFunction(() => !(document.getElementById('save') as HTMLButtonElement).disabled);
+  await page.locator('#save').click();
+  await page.getByRole('heading', { name: /5 · Hotel Movies \(copy\)/ }).waitFor();
+  await page.getByRole('link', { name: '← Lineup' }).click();
+  await page.locator('#lineup tr[data-number="5"] button', { hasText: 'Disable' }).click();
+  await page.locator('#lineup tr[data-number="5"] .badge-off').waitFor();
+  t.pass('Disable takes the copy off the air (badge "off")');
+  await page.locator('#lineup tr[data-number="5"] button', { hasText: 'Delete' }).click();
+  await page.locator('#lineup tr[data-number="5"]').waitFor({ state: 'detached' });
+  const afterDelete = (await page.evaluate(async () => (await (await fetch('/api/channels')).json()) as { channels: { number: number }[] })).channels.map((c) => c.number);
+  t.same(afterDelete, [1, 2, 3, 4], 'Delete removes it from the lineup');
+
+  // ---- import: a file with a problem changes nothing and says what is wrong, with its line
+  await page.getByRole('link', { name: 'Import / export' }).click();
+  await page.locator('#import-file').setInputFiles({ name: 'channels.yaml', mimeType: 'text/yaml', buffer: Buffer.from('channels:\n  - number: 1\n    name: Broken\n    multicast: { group: 239.255.10.300, port: 5000 }\n    source: { type: udp, address: 239.1.1.1, port: 6000 }\n') });
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page.locator('#import-result').filter({ hasText: 'Nothing was changed' }).waitFor();
+  t.match(await page.locator('#import-result').textContent(), /channels\[0\]\.multicast\.group.*239\.255\.10\.300 is not an IPv4 multicast address/, 'an import with a bad address is refused, naming the path');
+  const afterImport = (await page.evaluate(async () => (await (await fetch('/api/channels')).json()) as { channels: { number: number }[] })).channels.map((c) => c.number);
+  t.same(afterImport, [1, 2, 3, 4], 'and the lineup is untouched');
+  const [yamlDownload] = await Promise.all([page.waitForEvent('download'), page.locator('#export-yaml').click()]);
+  const exported = await readFile((await yamlDownload.path())!, 'utf8');
+  t.match(exported, /name: Conference Room/, 'the channels.yaml export has the lineup');
+  t.match(exported, /SRT passphrases are shown as "\*\*\*"/, 'an operator-level export, secrets masked, says so in its header');
 
   // ---- users: add a read-only user; the audit log shows who did what
   await page.getByRole('link', { name: 'Users' }).click();
