@@ -54,6 +54,8 @@ export interface Channel {
   slate: boolean;
   version: number;
   updatedAt: string;
+  /** The logo's URL (served by the headend), or null. */
+  logo: string | null;
 }
 
 export interface InputStatus {
@@ -114,7 +116,7 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
   if (body !== undefined) {
     if (opts.contentType) {
       headers['content-type'] = opts.contentType;
-      payload = body as string;
+      payload = body as BodyInit;
     } else {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(body);

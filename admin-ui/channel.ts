@@ -5,8 +5,8 @@
  * SRT statistics, pacing, and the recent events (restarts, switches, errors).
  */
 import { api, ApiError, live, type Channel, type Snapshot } from './api.js';
-import { bitrate, duration, h, lineChart, monogram, replace, ago } from './dom.js';
-import { sourceLabel, stateBadge } from './lineup.js';
+import { bitrate, duration, h, lineChart, replace, ago } from './dom.js';
+import { channelLogo, sourceLabel, stateBadge } from './lineup.js';
 import type { Ctx } from './main.js';
 
 /** The inspector's counters shown, in TR 101 290's order (core/mpegts/inspector.ts). */
@@ -79,7 +79,7 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
     replace(
       head,
       h('a', { href: '#/', class: 'back' }, '← Lineup'),
-      h('h1', null, monogram(c.name), ` ${c.number} · ${c.name}`),
+      h('h1', null, channelLogo(c), ` ${c.number} · ${c.name}`),
       h('span', { id: 'channel-state' }, stateBadge(s, c.enabled)),
       h(
         'div',

@@ -8,6 +8,7 @@
 import { validateChannel, type ChannelConfig, type HeadendConfig } from '../core/lineup/config.js';
 import { api, ApiError, type Channel, type Source } from './api.js';
 import { h, replace, toast } from './dom.js';
+import { channelLogo } from './lineup.js';
 import type { Ctx } from './main.js';
 
 type FieldKind = 'text' | 'number' | 'select' | 'password' | 'checkbox';
@@ -292,11 +293,81 @@ function form(root: HTMLElement, ctx: Ctx, channels: Channel[], original: Channe
     return problems.length === 0;
   }
 
+  // ---- the logo: uploaded at once for a saved channel, after the save for a new one
+  let logo: string | null = original?.logo ?? null;
+  let pendingLogo: File | null = null;
+  const logoPreview = h('span');
+  const logoError = h('span', { class: 'field-error', id: 'logo-error', 'aria-live': 'polite' });
+  const removeLogo = h('button', { type: 'button', class: 'small danger', id: 'remove-logo' }, 'Remove logo');
+  const drawLogo = (): void => {
+    const name = (controls.get('name')?.el.value ?? base.name) || '?';
+    const url = pendingLogo ? URL.createObjectURL(pendingLogo) : logo;
+    replace(logoPreview, channelLogo({ name, logo: url }));
+    removeLogo.hidden = !logo && !pendingLogo;
+  };
+  const uploadLogo = async (number: number, file: File): Promise<void> => {
+    const r = await api<{ logo: string }>('PUT', `/api/channels/${number}/logo`, file, { contentType: file.type || 'application/octet-stream' });
+    logo = r.logo;
+  };
+  const logoInput = h('input', {
+    type: 'file',
+    id: 'logo-file',
+    accept: 'image/png,image/jpeg,image/webp',
+    on: {
+      change: () => {
+        const file = logoInput.files?.[0];
+        logoError.textContent = '';
+        if (!file) return;
+        if (file.size > 256 * 1024) {
+          logoError.textContent = `${file.name} is ${Math.round(file.size / 1024)} KiB; a logo may be 256 KiB at most.`;
+          return;
+        }
+        if (!original) {
+          pendingLogo = file;
+          drawLogo();
+          return;
+        }
+        uploadLogo(original.number, file).then(
+          () => {
+            toast(`Logo of channel ${original.number} saved.`);
+            drawLogo();
+          },
+          (err: ApiError) => (logoError.textContent = err.problems.length ? err.problems.map((p) => p.message).join('; ') : err.message),
+        );
+      },
+    },
+  });
+  removeLogo.addEventListener('click', () => {
+    logoError.textContent = '';
+    if (pendingLogo) {
+      pendingLogo = null;
+      logoInput.value = '';
+      drawLogo();
+      return;
+    }
+    if (!original) return;
+    api('DELETE', `/api/channels/${original.number}/logo`).then(
+      () => {
+        logo = null;
+        logoInput.value = '';
+        drawLogo();
+      },
+      (err: Error) => (logoError.textContent = err.message),
+    );
+  });
+
   const save = async (): Promise<void> => {
     saveBtn.disabled = true;
     try {
       const body = original ? { ...doc(), version: original.version } : doc();
       const c = original ? await api<Channel>('PUT', `/api/channels/${original.number}`, body) : await api<Channel>('POST', '/api/channels', body);
+      if (pendingLogo) {
+        try {
+          await uploadLogo(c.number, pendingLogo);
+        } catch (err) {
+          toast(`Channel ${c.number} saved, but not its logo: ${(err as Error).message}`, 'error');
+        }
+      }
       toast(original ? `Channel ${c.number} saved: restarting that channel only.` : `Channel ${c.number} added: going on the air.`);
       ctx.go(`/channel/${c.number}`);
     } catch (err) {
@@ -343,6 +414,19 @@ function form(root: HTMLElement, ctx: Ctx, channels: Channel[], original: Channe
       h(
         'section',
         { class: 'card' },
+        h('h2', null, 'Logo'),
+        h(
+          'div',
+          { class: 'logo-preview' },
+          logoPreview,
+          h('div', { class: 'field' }, h('label', { for: 'logo-file' }, 'PNG, JPEG or WebP, at most 256 KiB'), logoInput, logoError),
+          removeLogo,
+        ),
+        h('p', { class: 'hint' }, original ? 'A new logo is saved at once. Players read it from the M3U (tvg-logo).' : 'Saved with the channel. Players read it from the M3U (tvg-logo).'),
+      ),
+      h(
+        'section',
+        { class: 'card' },
         h('h2', null, 'Output'),
         h(
           'div',
@@ -366,6 +450,10 @@ function form(root: HTMLElement, ctx: Ctx, channels: Channel[], original: Channe
     ),
   );
   drawInputs();
+  drawLogo();
+  controls.get('name')?.el.addEventListener('input', () => {
+    if (!logo && !pendingLogo) drawLogo();
+  });
   check();
   (controls.get('name')?.el as HTMLInputElement | undefined)?.focus();
 }

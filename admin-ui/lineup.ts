@@ -16,6 +16,11 @@ export function stateBadge(s: Snapshot | undefined, enabled: boolean): HTMLEleme
   return h('span', { class: `badge ${cls}`, title: s.input.lastError ?? '' }, label);
 }
 
+/** The channel's logo, or a monogram of its name when it has none. */
+export function channelLogo(c: Pick<Channel, 'name' | 'logo'>): HTMLElement {
+  return c.logo ? h('img', { class: 'logo logo-img', src: c.logo, alt: '', loading: 'lazy' }) : monogram(c.name);
+}
+
 export function sourceLabel(c: Channel): string {
   const inputs = c.inputs ?? (c.source ? [c.source] : []);
   const first = inputs[0];
@@ -238,7 +243,7 @@ export function lineupView(root: HTMLElement, ctx: Ctx): () => void {
           )
         : null,
       h('td', { class: 'num strong' }, c.number),
-      h('td', null, h('a', { href: `#/channel/${c.number}`, class: 'channel-name' }, monogram(c.name), h('span', null, c.name))),
+      h('td', null, h('a', { href: `#/channel/${c.number}`, class: 'channel-name' }, channelLogo(c), h('span', null, c.name))),
       h('td', null, c.group),
       h('td', { class: 'mono' }, `${c.multicast.group}:${c.multicast.port}`, c.transport === 'udp' ? h('small', null, ' udp') : null),
       h('td', null, h('div', { class: 'input-cell' }, state, h('small', { class: 'muted', title: sourceLabel(c) }, sourceLabel(c)))),

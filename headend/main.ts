@@ -398,9 +398,14 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
       });
     },
   });
+  const apiUrl = `${secureCookies ? 'https' : 'http'}://${headend.interface}:${o.httpPort}/`;
   const api = buildApi({
     lineup: () => lineupDocument(cfg, { version, ssrcs: o.ssrcs, fccPorts }),
-    playlist: () => lineupM3u(cfg.channels),
+    // Served over HTTP: logos as absolute URLs on this API (players fetch them).
+    playlist: () => {
+      const logos = o.store.logos.list();
+      return lineupM3u(cfg.channels, (n) => (logos.has(n) ? `${apiUrl}logos/${n}?v=${logos.get(n)}` : null));
+    },
     stbs: o.store.stbs,
     guards: { readStbs: requireRole('viewer', { store: o.store, secureCookies }), report: requireFleetKey(headend.fleetKey ?? undefined) },
     ...(o.https ? { https: o.https } : {}),
@@ -424,7 +429,6 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   });
   // The admin UI's page and files (public: the data comes from the API behind the login).
   registerAdminUi(api, { log: (level, message) => log[level](message) });
-  const apiUrl = `${secureCookies ? 'https' : 'http'}://${headend.interface}:${o.httpPort}/`;
   try {
     // headend.interface only: nothing listens wider than it needs.
     await api.listen({ host: headend.interface, port: o.httpPort });

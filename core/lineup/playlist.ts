@@ -51,13 +51,15 @@ function attr(s: string): string {
 }
 
 /** Extended M3U as read by VLC, Kodi IPTV Simple, TiviMate and ffmpeg's hls/concat readers. */
-export function lineupM3u(channels: readonly ChannelConfig[]): string {
+/** `logoUrl`: the absolute URL of a channel's logo (`tvg-logo`, as Kodi, TiviMate and VLC read it), or null. */
+export function lineupM3u(channels: readonly ChannelConfig[], logoUrl: (number: number) => string | null = () => null): string {
   const out = ['#EXTM3U'];
   for (const ch of [...channels].sort((a, b) => a.number - b.number)) {
     if (!ch.enabled) continue;
     const tvgId = ch.tvgId ? ` tvg-id="${attr(ch.tvgId)}"` : '';
+    const logo = logoUrl(ch.number);
     out.push(
-      `#EXTINF:-1${tvgId} tvg-chno="${ch.number}" tvg-name="${attr(ch.name)}" group-title="${attr(ch.group)}",${oneLine(ch.name)}`,
+      `#EXTINF:-1${tvgId} tvg-chno="${ch.number}" tvg-name="${attr(ch.name)}"${logo ? ` tvg-logo="${attr(logo)}"` : ''} group-title="${attr(ch.group)}",${oneLine(ch.name)}`,
       channelUrl(ch),
     );
   }

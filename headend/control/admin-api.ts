@@ -45,6 +45,7 @@ import { ThumbnailError, type Thumbnails } from './thumbnail.js';
 import type { Store } from '../store/db.js';
 import type { StoredChannel } from '../store/channels.js';
 import { ChannelVersionConflictError, StoreError, StoreErrorCode } from '../store/errors.js';
+import { LOGO_MAX_BYTES, logoMediaType } from '../store/logos.js';
 import { DEFAULT_LOGIN_POLICY, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, Role, type LoginPolicy, type LoginResult, type UserRecord } from '../store/users.js';
 import {
   AdminError,
@@ -142,6 +143,8 @@ const SMALL_BODY_BYTES = 4 * 1024;
 const CHANNEL_BODY_BYTES = 64 * 1024;
 const IMPORT_BODY_BYTES = 2 * 1024 * 1024;
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml'];
+const LOGO_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
+
 /** Where bulk assignment takes addresses from unless told otherwise (administratively scoped, RFC 2365). */
 export const DEFAULT_MULTICAST_POOL = '239.255.10.0/24';
 
@@ -195,6 +198,8 @@ const channelItemSchema = {
     ...(channelOutputSchema.properties as Record<string, unknown>),
     version: { type: 'integer' },
     updatedAt: { type: 'string' },
+    /** Read-only: the logo's URL (GET /logos/:n, with its version), or null. Set with PUT /api/channels/:n/logo. */
+    logo: { type: ['string', 'null'] },
   },
 } as const;
 
@@ -484,7 +489,20 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
     createdAt: iso(u.createdAtMs),
     updatedAt: iso(u.updatedAtMs),
   });
-  const channelOut = (c: StoredChannel) => ({ ...channelDocument(c.config, 'mask'), version: c.version, updatedAt: iso(c.updatedAtMs) });
+  /** `logos`: store.logos.list(), read once for a whole list. */
+  const channelOut = (c: StoredChannel, logos: ReadonlyMap<number, number> = store.logos.list()) => {
+    const logoAt = logos.get(c.config.number);
+    return {
+      ...channelDocument(c.config, 'mask'),
+      version: c.version,
+      updatedAt: iso(c.updatedAtMs),
+      logo: logoAt === undefined ? null : `/logos/${c.config.number}?v=${logoAt}`,
+    };
+  };
+  const channelsOut = (list: readonly StoredChannel[]) => {
+    const logos = store.logos.list();
+    return list.map((c) => channelOut(c, logos));
+  };
 
   const notify = (before: readonly StoredChannel[], after: readonly StoredChannel[]): number[] => {
     const changed = changedChannels(
@@ -621,7 +639,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
   /** Read-only keys of a channel response, accepted back in a body and ignored. */
   const withoutReadOnly = (body: unknown): unknown => {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
-    const { version: _v, updatedAt: _u, ...doc } = body as Record<string, unknown>;
+    const { version: _v, updatedAt: _u, logo: _l, ...doc } = body as Record<string, unknown>;
     return doc;
   };
 
@@ -638,10 +656,10 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
   let channelsCache: { stamp: string; body: string; etag: string } | null = null;
   let serializeChannels: ((v: unknown) => string) | null = null;
   app.get('/api/channels', { config: { access: 'viewer' }, schema: { response: responses({ 200: channelsListSchema }) } }, async (req, reply) => {
-    const stamp = store.channels.stamp();
+    const stamp = `${store.channels.stamp()}-${store.logos.stamp()}`;
     if (channelsCache?.stamp !== stamp) {
       serializeChannels ??= reply.compileSerializationSchema(channelsListSchema) as (v: unknown) => string;
-      channelsCache = { stamp, body: serializeChannels({ channels: store.channels.list().map(channelOut) }), etag: `"lineup-${stamp}"` };
+      channelsCache = { stamp, body: serializeChannels({ channels: channelsOut(store.channels.list()) }), etag: `"lineup-${stamp}"` };
     }
     reply.header('etag', channelsCache.etag).header('cache-control', 'no-cache');
     if (req.headers['if-none-match'] === channelsCache.etag) return reply.code(304).send();
@@ -782,7 +800,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
       });
       const after = store.channels.list();
       notify(before, after);
-      return { channels: after.map(channelOut) };
+      return { channels: channelsOut(after) };
     },
   );
 
@@ -865,7 +883,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
         before,
         before.map((c) => byNumber.get(c.config.number) ?? c),
       );
-      return { channels: updated.map(channelOut), changed };
+      return { channels: channelsOut(updated), changed };
     },
   );
 
@@ -949,6 +967,78 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
         .header('content-disposition', `attachment; filename="${number}.sdp"`)
         .header('cache-control', 'no-store');
       return sdp;
+    },
+  );
+
+  // ---- logos -------------------------------------------------------------------
+
+  app.addContentTypeParser(LOGO_TYPES, { parseAs: 'buffer', bodyLimit: LOGO_MAX_BYTES }, (_req, body, done) => done(null, body));
+
+  app.put(
+    '/api/channels/:number/logo',
+    {
+      config: { access: 'operator' },
+      bodyLimit: LOGO_MAX_BYTES,
+      // Before the body is parsed: fastify's own 415 for a type it has no parser for says less.
+      preParsing: async (req, _reply, payload) => {
+        const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+        if (!LOGO_TYPES.includes(type)) {
+          throw new AdminError(AdminErrorCode.unsupportedMediaType, `send the logo as ${LOGO_TYPES.join(', ')} (at most ${LOGO_MAX_BYTES / 1024} KiB), not ${type || 'no content type'}`);
+        }
+        return payload;
+      },
+      schema: { params: numberParams, response: responses({ 200: { type: 'object', properties: { logo: { type: 'string' } } } }) },
+    },
+    async (req) => {
+      const { number } = req.params as { number: number };
+      const data = req.body as Buffer;
+      const type = logoMediaType(data);
+      const claimed = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (type === null || type !== claimed) {
+        throw validationError('logo', [`logo: the file is ${type ?? 'not a PNG, JPEG or WebP image'}${type ? `, not ${claimed}` : ''} (by its first bytes)`]);
+      }
+      const logo = store.transaction(() => {
+        const l = store.logos.set(number, data);
+        audit(req, 'channel.logo', `channel ${number}`, { type: l.mediaType, bytes: data.length });
+        return l;
+      });
+      return { logo: `/logos/${number}?v=${logo.updatedAtMs}` };
+    },
+  );
+
+  app.delete(
+    '/api/channels/:number/logo',
+    { config: { access: 'operator' }, schema: { params: numberParams, response: responses({ 204: { type: 'null' } }) } },
+    async (req, reply) => {
+      const { number } = req.params as { number: number };
+      if (!store.channels.get(number)) throw new StoreError(StoreErrorCode.channelNotFound, `there is no channel ${number}`);
+      store.transaction(() => {
+        if (store.logos.delete(number)) audit(req, 'channel.logo', `channel ${number}`, { removed: true });
+      });
+      reply.code(204);
+    },
+  );
+
+  /**
+   * Logos are public (players show them: the M3U's tvg-logo points here): a
+   * logo is not a secret, and the type served is the one the bytes were
+   * checked to be, under a CSP that lets the image run nothing.
+   */
+  app.get(
+    '/logos/:number',
+    { config: { access: 'public' }, schema: { params: numberParams, querystring: { type: 'object', properties: { v: { type: 'string' } } } } },
+    async (req, reply) => {
+      const { number } = req.params as { number: number };
+      const logo = store.logos.get(number);
+      if (!logo) throw new AdminError(AdminErrorCode.notFound, `channel ${number} has no logo`);
+      const etag = `"logo-${number}-${logo.updatedAtMs}"`;
+      reply
+        .header('etag', etag)
+        .header('cache-control', 'public, max-age=300')
+        .header('content-security-policy', "default-src 'none'")
+        .header('x-content-type-options', 'nosniff');
+      if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+      return reply.type(logo.mediaType).send(logo.data);
     },
   );
 

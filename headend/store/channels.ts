@@ -204,13 +204,26 @@ export function createChannelRepository(db: Database.Database, now: () => number
     return moves.map(([, to]) => load(sel.byNumber.get(to)!));
   });
 
+  // Logos belong to the channel row; an import makes new rows: carry each logo to the channel with the same number.
+  // Prepared when first used (a store opened with an older migration list, in tests, has no logos table).
+  let logoStatements: {
+    byNumber: Database.Statement<[], { number: number; media_type: string; data: Buffer; updated_at_ms: number }>;
+    insert: Database.Statement<[string, Buffer, number, number]>;
+  } | null = null;
+  const logoSql = () =>
+    (logoStatements ??= {
+      byNumber: db.prepare('SELECT c.number, l.media_type, l.data, l.updated_at_ms FROM logos l JOIN channels c ON c.id = l.channel_id'),
+      insert: db.prepare('INSERT INTO logos (channel_id, media_type, data, updated_at_ms) SELECT id, ?, ?, ? FROM channels WHERE number = ?'),
+    });
   const replaceAllTx = db.transaction((configs: readonly ChannelConfig[]): StoredChannel[] => {
-    delAll.run(); // inputs: ON DELETE CASCADE
+    const logos = logoSql().byNumber.all();
+    delAll.run(); // inputs and logos: ON DELETE CASCADE
     const firstIndex = new Map<number, number>();
     configs.forEach((cfg, i) => {
       insert(cfg, i, (n) => ` by channels[${firstIndex.get(n)}] (channels[${i}] repeats it)`);
       firstIndex.set(cfg.number, i);
     });
+    for (const l of logos) logoSql().insert.run(l.media_type, l.data, l.updated_at_ms, l.number);
     return list();
   });
 

@@ -21,6 +21,7 @@ import { StoreError, StoreErrorCode, isCorruptionError } from './errors.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import { createSessionRepository, type SessionRepository } from './sessions.js';
 import { createStbRepository, type StbRepository } from './stbs.js';
+import { createLogoRepository, type LogoRepository } from './logos.js';
 import { createUserRepository, type LoginPolicy, type ScryptParams, type UserRepository } from './users.js';
 
 export interface StoreOptions {
@@ -60,6 +61,8 @@ export interface Store {
   /** The schema version of the database (PRAGMA user_version) after the migrations. */
   readonly schemaVersion: number;
   readonly channels: ChannelRepository;
+  /** Channel logos (follow renumbering; carried over by an import to the same number). */
+  readonly logos: LogoRepository;
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
   readonly audit: AuditRepository;
@@ -133,6 +136,7 @@ export function openStore(file: string, opts: StoreOptions = {}): Store {
     schemaVersion,
     db,
     channels: createChannelRepository(db, now),
+    logos: createLogoRepository(db, now),
     users: createUserRepository(db, now, { scrypt: opts.scrypt, loginPolicy: opts.loginPolicy }),
     sessions: createSessionRepository(db, now, { ttlMs: opts.sessionTtlMs, perUser: opts.sessionsPerUser }),
     audit: createAuditRepository(db, now, { maxRows: opts.auditMaxRows }),

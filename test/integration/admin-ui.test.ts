@@ -12,12 +12,15 @@
  */
 import t from 'tap';
 import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { FIXTURES, REPO_ROOT, httpRequest, startHeadend } from '../helpers/headend.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const execFileP = promisify(execFile);
 const BASE_PORT = 46000 + (process.pid % 1000) * 4;
 const HTTP = BASE_PORT;
 const ARTIFACTS = join(REPO_ROOT, 'test/artifacts');
@@ -110,9 +113,17 @@ ${[1, 2]
   t.equal(await page.locator('#f-inputs-0-type').inputValue(), 'ffmpeg', 'a new channel starts with the ffmpeg test pattern as its input');
   t.match(await page.locator('#f-inputs-0-url').inputValue(), /testsrc2/, 'the test pattern');
   t.equal(await page.getByLabel('Number').inputValue(), '3', 'the next free number is proposed');
+  // A logo, made by ffmpeg as a real PNG.
+  const logoFile = join(he.dataDir, 'logo.png');
+  await execFileP('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x54', '-frames:v', '1', '-y', logoFile]);
+  await page.locator('#logo-file').setInputFiles(logoFile);
+  await page.waitForFunction(() => (document.querySelector('.logo-preview img') as HTMLImageElement | null)?.naturalWidth === 96);
+  t.pass('the chosen logo is previewed before the save');
   await page.locator('#save').click();
   await page.getByRole('heading', { name: /3 · Test Pattern/ }).waitFor();
   t.pass('saved: the channel page opens');
+  await page.waitForFunction(() => (document.querySelector('h1 img.logo-img') as HTMLImageElement | null)?.naturalWidth === 96);
+  t.pass('with the logo uploaded after the save, served by the headend');
 
   // ---- see it go live: bitrate > 0 and a decoded thumbnail
   await page.waitForFunction(
@@ -300,6 +311,10 @@ ${[1, 2]
   const m3u = await readFile((await download.path())!, 'utf8');
   t.match(m3u, /^#EXTM3U/, 'the download is an M3U playlist');
   t.match(m3u, /#EXTINF:[^\n]*Test Pattern\s*\n\s*rtp:\/\/@?239\.255\.213\.3:5000/, 'with the new channel and its address');
+  const logoUrl = /#EXTINF:[^\n]*tvg-logo="([^"]+)"[^\n]*Test Pattern/.exec(m3u)?.[1];
+  t.match(logoUrl, /^http:\/\/127\.0\.0\.1:\d+\/logos\/\d+\?v=\d+$/, 'and its logo (tvg-logo) as an absolute URL');
+  const logoAnswer = await httpRequest(logoUrl!);
+  t.equal(logoAnswer.headers['content-type'], 'image/png', 'which a player can fetch without a login');
 
   // ---- log out: the session is gone for the server too
   const cookie = (await context.cookies()).find((c) => /roomcast_session/.test(c.name));

@@ -4,6 +4,7 @@
  * each in its own transaction.
  */
 import { sql as initial } from './001-initial.js';
+import { sql as logos } from './002-logos.js';
 
 export interface Migration {
   /** 1, 2, 3 …: the user_version the database has once this migration is applied. */
@@ -13,7 +14,10 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = Object.freeze([{ version: 1, name: '001-initial', sql: initial }]);
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  { version: 1, name: '001-initial', sql: initial },
+  { version: 2, name: '002-logos', sql: logos },
+]);
 
 /** The schema version this code writes and understands. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -51,3 +51,9 @@ t.test('M3U: sorted by number, tvg attributes, rtp:// and udp:// URLs, disabled 
     ].join('\n'),
   );
 });
+
+t.test('M3U: tvg-logo for the channels that have a logo, quotes escaped', async (t) => {
+  const m3u = lineupM3u(cfg.channels, (n) => (n === 7 ? 'http://10.20.0.1:8080/logos/7?v=1"x' : null));
+  t.match(m3u, /#EXTINF:-1 tvg-chno="7" tvg-name="Lobby" tvg-logo="http:\/\/10\.20\.0\.1:8080\/logos\/7\?v=1[^"]*x" group-title="General",Lobby/);
+  t.equal(m3u.match(/tvg-logo/g)?.length, 1, 'only channel 7 has one');
+});

@@ -170,7 +170,7 @@ t.test('GET /api/channels is made once per lineup state: an ETag, 304 on revalid
   t.equal(a.statusCode, 200);
   t.match(a.headers['content-type'], /^application\/json/);
   const etag = String(a.headers.etag);
-  t.match(etag, /^"lineup-\d+-3"$/);
+  t.match(etag, /^"lineup-\d+-3-0-0"$/, 'the lineup state: channels (max version, count) and logos (count, last change)');
   t.notMatch(a.body, /TEST-passphrase/, 'the cached body is the masked one');
   const b = await f.call('GET', '/api/channels', { cookie: f.cookies.operator });
   t.equal(b.body, a.body, 'the same lineup: the same body');
@@ -190,4 +190,58 @@ t.test('GET /api/channels is made once per lineup state: an ETag, 304 on revalid
   await f.call('POST', '/api/channels/reorder', { cookie: f.cookies.operator, body: { moves: [[1, 2]] } });
   const g = JSON.parse((await f.call('GET', '/api/channels', { cookie: f.cookies.viewer })).body);
   t.same(g.channels.map((x: { number: number }) => x.number), [2, 3], 'and a renumbering');
+});
+
+const PNG_1X1 = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+
+t.test('logos: an operator uploads a PNG; anyone may fetch it (players show it); the lineup names its URL', async (t) => {
+  const f = await adminFixture(t);
+  const put = (cookie: string | null, payload: Buffer, type: string, origin?: string | null) =>
+    f.call('PUT', '/api/channels/2/logo', { cookie, payload, headers: { 'content-type': type }, ...(origin !== undefined ? { origin } : {}) });
+  const ok = await put(f.cookies.operator, PNG_1X1, 'image/png');
+  t.equal(ok.statusCode, 200, ok.body);
+  const url = json(ok).logo as string;
+  t.match(url, /^\/logos\/2\?v=\d+$/);
+  const list = json(await f.call('GET', '/api/channels', { cookie: f.cookies.viewer }));
+  t.same(list.channels.map((c: { logo: string | null }) => c.logo), [null, url, null], 'GET /api/channels shows the new logo at once');
+
+  const img = await f.call('GET', url);
+  t.equal(img.statusCode, 200, 'fetched without a login');
+  t.equal(img.headers['content-type'], 'image/png');
+  t.equal(img.headers['content-security-policy'], "default-src 'none'");
+  t.equal(img.headers['x-content-type-options'], 'nosniff');
+  t.ok(img.rawPayload.equals(PNG_1X1), 'the very bytes');
+  t.equal((await f.call('GET', '/logos/2', { headers: { 'if-none-match': String(img.headers.etag) } })).statusCode, 304);
+  t.equal((await f.call('GET', '/logos/1')).statusCode, 404);
+
+  // A channel body sent back with its read-only `logo` key is taken (the key is ignored).
+  const ch2 = list.channels[1];
+  t.equal((await f.call('PUT', '/api/channels/2', { cookie: f.cookies.operator, body: { ...ch2, name: 'Sports HD' } })).statusCode, 200);
+  t.equal(f.store.audit.list({ limit: 2 })[1].action, 'channel.logo', 'the upload is in the audit log');
+
+  const del = await f.call('DELETE', '/api/channels/2/logo', { cookie: f.cookies.operator });
+  t.equal(del.statusCode, 204);
+  t.equal((await f.call('GET', '/logos/2')).statusCode, 404, 'removed');
+});
+
+t.test('logos refused: another type, bytes that are not what they claim, too large, a viewer, a foreign origin, no channel', async (t) => {
+  const f = await adminFixture(t);
+  const put = (c: { cookie?: string | null; payload: Buffer; type: string; origin?: string | null; n?: number }) =>
+    f.call('PUT', `/api/channels/${c.n ?? 1}/logo`, { cookie: c.cookie === undefined ? f.cookies.operator : c.cookie, payload: c.payload, headers: { 'content-type': c.type }, ...(c.origin !== undefined ? { origin: c.origin } : {}) });
+  const svg = await put({ payload: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), type: 'image/svg+xml' });
+  t.equal(svg.statusCode, 415, 'SVG (it can carry script) is not taken');
+  t.match(json(svg).message, /image\/png, image\/jpeg, image\/webp/);
+  const lie = await put({ payload: Buffer.from('<html>not an image</html>'), type: 'image/png' });
+  t.equal(lie.statusCode, 400);
+  t.match(json(lie).problems, [{ message: /not a PNG, JPEG or WebP image/ }]);
+  const mismatch = await put({ payload: PNG_1X1, type: 'image/jpeg' });
+  t.equal(mismatch.statusCode, 400);
+  t.match(json(mismatch).problems, [{ message: /the file is image\/png, not image\/jpeg/ }]);
+  const big = await put({ payload: Buffer.concat([PNG_1X1, Buffer.alloc(300 * 1024)]), type: 'image/png' });
+  t.equal(big.statusCode, 413);
+  t.equal((await put({ cookie: f.cookies.viewer, payload: PNG_1X1, type: 'image/png' })).statusCode, 403);
+  t.equal((await put({ cookie: null, payload: PNG_1X1, type: 'image/png' })).statusCode, 401);
+  t.equal((await put({ payload: PNG_1X1, type: 'image/png', origin: 'http://evil.example' })).statusCode, 403);
+  t.equal((await put({ payload: PNG_1X1, type: 'image/png', n: 77 })).statusCode, 404);
+  t.same([...f.store.logos.list().keys()], [], 'nothing stored');
 });
