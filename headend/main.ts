@@ -24,6 +24,7 @@ import { advertiseHeadend, type HeadendAdvertisement } from './control/mdns.js';
 import { ChannelEvents } from './control/events.js';
 import { Thumbnails } from './control/thumbnail.js';
 import { registerAdminUi } from './control/ui.js';
+import { HlsLibrary, registerHls } from './control/hls.js';
 import { SlateMaker, type SlateFormat } from './slate.js';
 import { createLogger, isLogLevel, type Logger } from './log.js';
 import { ffmpegMuxrateBps, findFfmpeg } from './dataplane/ffmpeg.js';
@@ -202,6 +203,16 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     log.info('multicast stays on loopback; set headend.interface to the IPTV interface address to reach STBs');
   }
   const latest = new Map<number, ChannelSnapshot>();
+  // HLS (issue 6): the workers write segments, this thread indexes and serves them.
+  const hlsDir = headend.hls.enabled ? resolve(dataDir, headend.hls.dir ?? 'hls') : null;
+  const hls = hlsDir ? new HlsLibrary({ dir: hlsDir, segmentS: headend.hls.segmentS, windowS: headend.hls.windowS, log: (level, m) => log[level](m) }) : null;
+  if (hls) {
+    try {
+      await hls.load();
+    } catch (err) {
+      log.error(`HLS: cannot use ${hlsDir}: ${(err as Error).message}`);
+    }
+  }
   const events = new ChannelEvents();
   /** GOP requests to the workers (thumbnails), by id. */
   const gopWaiters = new Map<number, (data: Buffer | null) => void>();
@@ -265,6 +276,9 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
         case 'fcc':
           fccStatus.set(msg.status.worker, msg.status);
           break;
+        case 'segment':
+          hls?.add(msg.segment);
+          break;
         case 'gop': {
           const done = gopWaiters.get(msg.id);
           gopWaiters.delete(msg.id);
@@ -290,7 +304,7 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
         if (!stopping) workers[w] = startWorker(w);
       }, 500);
     });
-    worker.postMessage({ type: 'init', headend, index: w, stbNetworks: stb.networks } satisfies ToWorker);
+    worker.postMessage({ type: 'init', headend, index: w, stbNetworks: stb.networks, hlsDir } satisfies ToWorker);
     for (const ch of shards[w]) worker.postMessage({ type: 'start', channel: ch, ssrc: o.ssrcs.get(ch.number)! } satisfies ToWorker);
     if (slatePath) worker.postMessage({ type: 'slate', path: slatePath } satisfies ToWorker);
     for (const ch of shards[w]) {
@@ -427,6 +441,10 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     ...(headend.fleetKey ? { fleetKey: headend.fleetKey } : {}),
     log: (level, message) => log[level](message),
   });
+  if (hls) {
+    registerHls(api, hls);
+    log.info(`HLS: every channel at /hls/<number>/index.m3u8 (${headend.hls.segmentS} s segments, ${headend.hls.windowS} s window) in ${hlsDir}`);
+  }
   // The admin UI's page and files (public: the data comes from the API behind the login).
   registerAdminUi(api, { log: (level, message) => log[level](message) });
   try {
@@ -481,6 +499,7 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
       stopping = true;
       log.info(`${sig}: stopping ${channels.length} channels`);
       clearInterval(statusTimer);
+      hls?.close();
       clearInterval(healthTimer);
       void mdns?.close();
       void api.close();

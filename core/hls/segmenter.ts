@@ -14,9 +14,11 @@
  * yet; the cut happens when they arrive.
  *
  * Duration is the PTS distance between the two random access points a
- * segment lies between (what players add up against EXTINF); when the PTS
- * does not move forward sensibly (an input switch, a new time base) it is
- * the wall-clock distance instead, and the next segment is marked as a
+ * segment lies between (what players add up against EXTINF), and so is the
+ * target: within one time base segments follow each other exactly, their
+ * wall-clock starts (program date time) too. When the PTS does not move
+ * forward sensibly (an input switch, a new time base) the wall clock given
+ * to cutAt is used instead, and the next segment is marked as a
  * discontinuity (EXT-X-DISCONTINUITY).
  *
  * Pure and synchronous: bytes in, `Segment`s out to `onSegment` (owned by
@@ -90,8 +92,9 @@ export class HlsSegmenter implements TsPacketSink {
   cutAt(byte: number, pts90k: number, wallMs: number): void {
     const last = this.pending.length > 0 ? this.pending[this.pending.length - 1].byte : this.current?.byte ?? -1;
     if (byte <= last || byte % TS_PACKET_SIZE !== 0) return;
-    // Before the segment is long enough: not a cut (the next I-frame will do).
-    if (this.current && this.pending.length === 0 && wallMs - this.current.wallMs < this.targetMs && !this.ptsJump(this.current.pts90k, pts90k)) return;
+    // Before the segment is long enough (by PTS, the stream's own clock): not a cut, the next I-frame will do.
+    const ref = this.pending.length > 0 ? this.pending[this.pending.length - 1] : this.current;
+    if (ref && !this.ptsJump(ref.pts90k, pts90k) && ((pts90k - ref.pts90k + PTS_WRAP) % PTS_WRAP) / 90 < this.targetMs) return;
     this.pending.push({ byte, pts90k, wallMs });
     this.apply();
   }
@@ -170,6 +173,9 @@ export class HlsSegmenter implements TsPacketSink {
       const prev = this.current;
       const jump = this.ptsJump(prev.pts90k, cut.pts90k);
       const durationMs = jump ? Math.max(0, cut.wallMs - prev.wallMs) : (((cut.pts90k - prev.pts90k + PTS_WRAP) % PTS_WRAP) / 90);
+      // One time base: the next segment starts when this one ends (program date times without gaps or
+      // overlaps, whatever the read-ahead of the source); a new one: the wall clock given, after this one.
+      cut.wallMs = jump ? Math.max(cut.wallMs, prev.wallMs + 1) : prev.wallMs + durationMs;
       const discontinuity = this.nextDiscontinuity;
       this.nextDiscontinuity = jump;
       if (discontinuity) this.counters.discontinuities++;

@@ -168,6 +168,21 @@ export interface HeadendConfig {
   /** PEM files: with them the API and admin UI are served over HTTPS (and cookies are Secure). */
   tls: { cert: string; key: string } | null;
   fcc: FccConfig;
+  hls: HlsConfig;
+}
+
+/**
+ * The unicast HLS path (issue 6): each channel's output cut into segments
+ * at I-frames and served as a live playlist (`/hls/<n>/index.m3u8`).
+ */
+export interface HlsConfig {
+  enabled: boolean;
+  /** Segment target duration: a segment is cut at the first I-frame this long after its start. */
+  segmentS: number;
+  /** Live: segments kept on disk per channel, seconds (the sliding window players can seek back in). */
+  windowS: number;
+  /** Where segments go; null: `<data>/hls`. */
+  dir: string | null;
 }
 
 /**
@@ -405,7 +420,8 @@ function describe(v: unknown): string {
   return String(v);
 }
 
-const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'healthIntervalS', 'httpPort', 'fleetKey', 'metricsNetworks', 'tls', 'fcc'] as const;
+const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'healthIntervalS', 'httpPort', 'fleetKey', 'metricsNetworks', 'tls', 'fcc', 'hls'] as const;
+const HLS_KEYS = ['enabled', 'segmentS', 'windowS', 'dir'] as const;
 const TLS_KEYS = ['cert', 'key'] as const;
 const FCC_KEYS = [
   'enabled', 'port', 'stbSubnets', 'burstMultiple', 'burstMaxMbps', 'maxBytesPerRequest', 'clientMaxMbps', 'totalMaxMbps', 'cacheMaxBytes',
@@ -445,6 +461,23 @@ function checkHeadend(c: Checker, raw: unknown, maxWorkers: number): HeadendConf
     metricsNetworks: checkCidrs(c, o, 'metricsNetworks', 'headend', ['127.0.0.0/8']),
     tls: checkTls(c, o.tls),
     fcc: checkFcc(c, o.fcc),
+    hls: checkHls(c, o.hls),
+  };
+}
+
+function checkHls(c: Checker, raw: unknown): HlsConfig {
+  const path = 'headend.hls';
+  const o = raw === undefined || raw === null ? {} : c.obj(raw, path) ?? {};
+  c.keys(o, path, HLS_KEYS);
+  const segmentS = c.num(o, 'segmentS', path, 0.5, 30, 2);
+  const windowS = c.int(o, 'windowS', path, 6, 24 * 3600, 120) ?? 120;
+  // RFC 8216 §6.2.2: a live playlist must span at least three target durations.
+  if (windowS < segmentS * 3) c.fail(`${path}.windowS`, `${windowS} s is less than three segments of ${segmentS} s (RFC 8216 §6.2.2)`);
+  return {
+    enabled: c.bool(o, 'enabled', path, false),
+    segmentS,
+    windowS,
+    dir: c.str(o, 'dir', path, null),
   };
 }
 

@@ -23,6 +23,7 @@ import { OutputRemux } from '../../core/mpegts/remux.js';
 import type { TsPacketSink } from '../../core/mpegts/sink.js';
 import { RandomAccessGate } from '../../stb-agent/tuner/gate.js';
 import { PcrPacer, type DatagramSink } from './pacer.js';
+import type { ChannelHls } from './hls.js';
 import { GopBuffer, InputRunner } from './inputs.js';
 import type { ChannelSnapshot } from './messages.js';
 
@@ -136,6 +137,8 @@ export class ChannelPipeline {
     private readonly afterInput: () => void = () => {},
     /** RTP SSRC of the channel, chosen by the main thread (random, RFC 3550 §8) and published in the lineup. */
     readonly ssrc: number = randomInt(0, 2 ** 32 - 1) >>> 0,
+    /** The channel's HLS segmenter (headend.hls), fed what goes on the air. */
+    private readonly hls: ChannelHls | null = null,
   ) {
     this.startedAtMs = now();
     this.lastSnapshotAtMs = this.startedAtMs;
@@ -171,8 +174,8 @@ export class ChannelPipeline {
     const pacer = this.pacer;
     this.inspector = new TsInspector({
       listener: {
-        randomAccess(_buf: Buffer, _off: number, _pts90k: number, auStartByteIndex: number): void {
-          self.onRandomAccess(auStartByteIndex);
+        randomAccess(_buf: Buffer, _off: number, pts90k: number, auStartByteIndex: number): void {
+          self.onRandomAccess(auStartByteIndex, pts90k);
         },
       },
     });
@@ -184,6 +187,7 @@ export class ChannelPipeline {
         self.runPacerByte[r] = pacer.bytesWritten;
         inspector.writePackets(buf, off, count);
         pacer.writePackets(buf, off, count, self.now());
+        self.hls?.writePackets(buf, off, count);
         if (self.pendingCacheBytes.length > 0) {
           for (const b of self.pendingCacheBytes) pacer.markRandomAccess(b);
           self.pendingCacheBytes.length = 0;
@@ -232,6 +236,7 @@ export class ChannelPipeline {
         self.activeGate = null;
         self.remux.switchInput(null, -1);
         self.pacer.discontinuity();
+        self.hls?.discontinuity();
       },
       wantsMore(input): boolean {
         if (input !== self.active && (self.pending === null || self.pending.to !== input)) return false;
@@ -315,13 +320,16 @@ export class ChannelPipeline {
    * begins PAT, PMT, I-frame) or, without a recent PAT + PMT, at the access
    * unit itself.
    */
-  private onRandomAccess(auStart: number): void {
+  private onRandomAccess(auStart: number, pts90k: number): void {
     const ins = this.inspector;
     const rateBps = ins.counters.bitrateBps > 0 ? ins.counters.bitrateBps : 8_000_000;
     const lookback = (rateBps / 8) * (PAT_LOOKBACK_MS / 1000);
     const pat = ins.lastPatByte;
     const pmt = ins.lastPmtByte;
     const start = pat >= 0 && pat <= auStart && pmt > pat && pmt < auStart && auStart - pat <= lookback ? pat : auStart;
+    // HLS segments start where the GOP cache does; on the air after the pacing delay.
+    // (What was just written is sent when the pacer's queue has gone out: its wall clock, for a new time base.)
+    if (this.hls) this.hls.cutAt(start, pts90k, Date.now() + Math.max(this.headend.pacingDelayMs, this.pacer.queuedMs(this.now())));
     // The run that held `start`: its pacer position minus the bytes before it
     // in the run (null stuffing inside a run only moves this earlier — safe:
     // the cache then starts a datagram early, never after the I-frame).
@@ -460,6 +468,7 @@ export class ChannelPipeline {
     this.downSinceMs = -1;
     this.remux.switchInput(to.inspector.pmt, to.inspector.pmtPid);
     this.pacer.discontinuity();
+    this.hls?.discontinuity();
     this.switches++;
     this.lastSwitch = { atMs: now, from: from.label, to: to.label, reason, tookMs: Math.round(now - decidedAt), atRandomAccess: gate !== null || fromGop, queuedMs: Math.round(this.pacer.queuedMs(now)) };
     this.emit('warn', `on the air: ${to.label} (was ${from.label}): ${reason}${fromGop ? ', from its last I-frame' : gate ? ', at an I-frame' : ''}`);

@@ -6,13 +6,15 @@ import type { ChannelConfig, HeadendConfig } from '../../core/lineup/config.js';
 import type { AudioFormat, VideoFormat } from '../../core/codec/sps.js';
 import type { InputStatus } from './inputs.js';
 import type { SwitchRecord } from './channel.js';
+import type { WrittenSegment } from './hls.js';
 
 export type ToWorker =
   /**
    * `index`: the worker's shard number (its FCC port is fcc.port + index);
-   * `stbNetworks`: fcc.stbSubnets resolved and parsed by the main thread.
+   * `stbNetworks`: fcc.stbSubnets resolved and parsed by the main thread;
+   * `hlsDir`: where HLS segments go (headend.hls enabled), else null.
    */
-  | { type: 'init'; headend: HeadendConfig; index: number; stbNetworks: { network: number; mask: number }[] }
+  | { type: 'init'; headend: HeadendConfig; index: number; stbNetworks: { network: number; mask: number }[]; hlsDir: string | null }
   /** `ssrc`: the channel's RTP SSRC, chosen once by the main thread and published in the lineup. */
   | { type: 'start'; channel: ChannelConfig; ssrc: number }
   | { type: 'stop'; number: number }
@@ -87,4 +89,6 @@ export type FromWorker =
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; scope: string; message: string }
   | { type: 'stopped'; number: number }
   /** `data`: TS packets from the last I-frame (a transferred ArrayBuffer's view), or null: no such channel or no cache. */
-  | { type: 'gop'; id: number; data: Uint8Array | null };
+  | { type: 'gop'; id: number; data: Uint8Array | null }
+  /** An HLS segment is on disk, whole, under its final name (headend/dataplane/hls.ts). */
+  | { type: 'segment'; segment: WrittenSegment };

@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { HeadendConfig } from '../../core/lineup/config.js';
 import { ChannelPipeline } from './channel.js';
+import { ChannelHls, SegmentWriter } from './hls.js';
 import { FccServer } from './fcc-server.js';
 import type { ChannelSnapshot, FromWorker, ToWorker } from './messages.js';
 
@@ -18,6 +19,7 @@ const channels = new Map<number, ChannelPipeline>();
 const bySsrc = new Map<number, ChannelPipeline>();
 let headend: HeadendConfig | null = null;
 let fcc: FccServer | null = null;
+let hlsWriter: SegmentWriter | null = null;
 let fccPort = 0;
 let fccListening = false;
 let slatePath: string | null = null;
@@ -104,6 +106,15 @@ port.on('message', (msg: ToWorker) => {
     case 'init': {
       headend = msg.headend;
       workerIndex = msg.index;
+      if (headend.hls.enabled && msg.hlsDir) {
+        hlsWriter = new SegmentWriter({
+          dir: msg.hlsDir,
+          // A few segments of every channel of this worker: a disk this far behind is too slow.
+          maxQueuedBytes: 64 * 1024 * 1024,
+          onWritten: (segment) => post({ type: 'segment', segment }),
+          log: (level, message) => log(level, 'hls', message),
+        });
+      }
       const f = headend.fcc;
       if (f.enabled) {
         fccPort = f.port + msg.index;
@@ -137,7 +148,8 @@ port.on('message', (msg: ToWorker) => {
       if (!headend) throw new Error('start before init');
       const cfg = msg.channel;
       const scope = `ch${cfg.number}`;
-      const ch = new ChannelPipeline(cfg, headend, now, (level, message) => log(level, scope, message), tickIfDue, msg.ssrc);
+      const hls = hlsWriter ? new ChannelHls(cfg.number, headend.hls.segmentS * 1000, hlsWriter) : null;
+      const ch = new ChannelPipeline(cfg, headend, now, (level, message) => log(level, scope, message), tickIfDue, msg.ssrc, hls);
       channels.set(cfg.number, ch);
       bySsrc.set(msg.ssrc, ch);
       if (slatePath) ch.setSlate(slatePath);

@@ -1,0 +1,38 @@
+/**
+ * HLS media playlists (RFC 8216) from a channel's segment index. Pure: the
+ * headend's HTTP layer (headend/control/hls.ts) serves what this returns.
+ */
+export interface IndexedSegment {
+  /** Media sequence number (RFC 8216 §4.3.3.2): one more per segment. */
+  seq: number;
+  /** URI relative to the playlist. */
+  uri: string;
+  startMs: number;
+  durationMs: number;
+  discontinuity: boolean;
+}
+
+/**
+ * A live (sliding window) media playlist: no EXT-X-ENDLIST, so players
+ * reload it. `discontinuitySequence`: the EXT-X-DISCONTINUITY tags of
+ * segments that have left the window (§4.3.3.3). Every segment carries EXT-X-PROGRAM-DATE-TIME (its wall
+ * clock start), which catch-up and players' timelines use.
+ */
+export function livePlaylist(segments: readonly IndexedSegment[], o: { targetDurationS: number; discontinuitySequence: number }): string {
+  // §4.3.3.1: EXTINF rounded to the nearest integer must not exceed the target duration.
+  const target = Math.max(Math.ceil(o.targetDurationS), ...segments.map((s) => Math.round(s.durationMs / 1000)));
+  const out = [
+    '#EXTM3U',
+    // Version 3: decimal EXTINF (§7).
+    '#EXT-X-VERSION:3',
+    `#EXT-X-TARGETDURATION:${target}`,
+    `#EXT-X-MEDIA-SEQUENCE:${segments.length > 0 ? segments[0].seq : 0}`,
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${o.discontinuitySequence}`,
+  ];
+  for (const s of segments) {
+    // Tags of segments that left the window are counted in EXT-X-DISCONTINUITY-SEQUENCE; these are shown.
+    if (s.discontinuity) out.push('#EXT-X-DISCONTINUITY');
+    out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.startMs).toISOString()}`, `#EXTINF:${(s.durationMs / 1000).toFixed(3)},`, s.uri);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,99 @@
+/**
+ * The HLS index and writer with a compressed clock: the live playlist
+ * (checked by hls-parser), retention that removes index rows and files
+ * together, a rebuild from the directory, and a writer that keeps a
+ * channel's segments in order and drops (counted) when the disk is behind.
+ */
+import t from 'tap';
+import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import HLS from 'hls-parser';
+import { livePlaylist } from '../../../../core/hls/playlist.js';
+import { HlsLibrary } from '../../../../headend/control/hls.js';
+import { SegmentWriter, parseSegmentFileName, segmentFileName, type WrittenSegment } from '../../../../headend/dataplane/hls.js';
+
+async function dir(t: { teardown(fn: () => unknown): void }): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'roomcast-hlslib-'));
+  t.teardown(() => rm(d, { recursive: true, force: true }));
+  return d;
+}
+
+t.test('file names carry start, duration and the discontinuity; nothing else parses', async (t) => {
+  const n = segmentFileName({ startMs: 1_796_000_000_123, durationMs: 2000.4, discontinuity: true });
+  t.equal(n, '1796000000123_2000_d.ts');
+  t.same(parseSegmentFileName(n), { startMs: 1_796_000_000_123, durationMs: 2000, discontinuity: true });
+  for (const bad of ['.1_2.ts.tmp', '1_2.ts.tmp', '../1_2.ts', '1_2.mp4', 'a_b.ts', '1_2_x.ts', '']) t.equal(parseSegmentFileName(bad), null, JSON.stringify(bad));
+});
+
+t.test('the live playlist: version, target, sequences, date times, discontinuities — as a parser reads it', async (t) => {
+  const segs = [0, 1, 2, 3].map((i) => ({ seq: 10 + i, uri: `s${i}.ts`, startMs: Date.UTC(2026, 11, 2, 10, 0, i * 2), durationMs: i === 2 ? 2400 : 2000, discontinuity: i === 2 }));
+  const text = livePlaylist(segs, { targetDurationS: 2, discontinuitySequence: 3 });
+  const p = HLS.parse(text) as HLS.types.MediaPlaylist;
+  t.equal(p.version, 3);
+  t.equal(p.targetDuration, 2, '2.4 s rounds to 2: within the target');
+  t.equal(p.mediaSequenceBase, 10);
+  t.equal(p.discontinuitySequenceBase, 3);
+  t.same(p.segments.map((s) => !!s.discontinuity), [false, false, true, false]);
+  t.same(p.segments.map((s) => s.programDateTime?.toISOString()), segs.map((s) => new Date(s.startMs).toISOString()));
+  t.equal(p.endlist, false);
+  const long = livePlaylist([{ seq: 0, uri: 'a.ts', startMs: 0, durationMs: 3600, discontinuity: false }], { targetDurationS: 2, discontinuitySequence: 0 });
+  t.match(long, /#EXT-X-TARGETDURATION:4\n/, 'a segment longer than the target raises it (RFC 8216 §4.3.3.1)');
+});
+
+t.test('retention: expired segments leave the index and the disk together; a rebuild finds what is left', async (t) => {
+  const d = await dir(t);
+  let now = 1_796_000_000_000;
+  const lib = new HlsLibrary({ dir: d, segmentS: 2, windowS: 10, now: () => now, log: () => {} });
+  await lib.load();
+  t.teardown(() => lib.close());
+  await mkdir(join(d, '5'));
+  const add = async (i: number, disc = false): Promise<WrittenSegment> => {
+    const s = { number: 5, startMs: now - 2000, durationMs: 2000, discontinuity: disc, bytes: 376, file: '' };
+    s.file = segmentFileName(s);
+    await writeFile(join(d, '5', s.file), Buffer.alloc(376, i));
+    lib.add(s);
+    return s;
+  };
+  const added: WrittenSegment[] = [];
+  for (let i = 0; i < 10; i++) {
+    now += 2000;
+    added.push(await add(i, i === 0 || i === 6));
+  }
+  await sleep(50); // unlink is asynchronous
+  const p = HLS.parse(lib.live(5)!) as HLS.types.MediaPlaylist;
+  t.ok(p.segments.length <= 6, `${p.segments.length} segments: 10 s window at 2 s`);
+  t.equal(p.mediaSequenceBase, 10 - p.segments.length, 'the sequence counts the removed ones');
+  t.equal(p.discontinuitySequenceBase, 1, 'the removed discontinuity is counted');
+  const files = (await readdir(join(d, '5'))).sort();
+  t.same(files, p.segments.map((s) => s.uri).sort(), 'the disk holds exactly what the playlist lists');
+  t.equal(lib.counters.removed, 10 - p.segments.length);
+
+  // Rebuild: a new library on the same directory, with a leftover temporary file.
+  await writeFile(join(d, '5', `.${added[9].file}.tmp`), 'x');
+  const again = new HlsLibrary({ dir: d, segmentS: 2, windowS: 10, now: () => now, log: () => {} });
+  await again.load();
+  t.teardown(() => again.close());
+  const q = HLS.parse(again.live(5)!) as HLS.types.MediaPlaylist;
+  t.same(q.segments.map((s) => s.uri), p.segments.map((s) => s.uri), 'the same segments, in order');
+  t.equal(again.counters.tmpRemoved, 1);
+  t.notOk((await readdir(join(d, '5'))).some((f) => f.endsWith('.tmp')));
+  t.equal(again.live(6), null, 'a channel without segments has no playlist');
+  t.equal(again.segmentPath(5, '../../etc/passwd'), null);
+});
+
+t.test('the writer: a channel\'s segments announced in order; a full queue drops and counts', async (t) => {
+  const d = await dir(t);
+  const written: WrittenSegment[] = [];
+  const w = new SegmentWriter({ dir: d, maxQueuedBytes: 3 * 1024 * 1024, onWritten: (s) => written.push(s), log: () => {} });
+  // A large segment first, then small ones: without ordering the small ones would finish first.
+  const sizes = [2 * 1024 * 1024, 188, 188];
+  sizes.forEach((n, i) => w.write(3, { index: i, bytes: Buffer.alloc(n, 0x47), startMs: 1000 + i * 2000, durationMs: 2000, startPts90k: i * 180_000, discontinuity: false }));
+  w.write(3, { index: 9, bytes: Buffer.alloc(2 * 1024 * 1024), startMs: 99_000, durationMs: 2000, startPts90k: 0, discontinuity: false });
+  t.equal(w.counters.dropped, 1, 'the segment that does not fit the queue is dropped');
+  for (let i = 0; i < 100 && written.length < 3; i++) await sleep(20);
+  t.same(written.map((s) => s.startMs), [1000, 3000, 5000], 'announced in the order they were cut');
+  t.equal(w.counters.queuedBytes, 0);
+  t.same((await readdir(join(d, '3'))).sort(), written.map((s) => s.file).sort(), 'every announced segment is on disk, under its final name');
+});
