@@ -53,7 +53,7 @@ t.test('lists every problem with its path, not just the first', async (t) => {
     'channels[1].source.url: is required',
     'channels[2].source.type: "hdmi" is not one of ffmpeg, udp, rtp, file, srt',
     'channels[3].multicast: 239.1.1.2:5000 is already used by channels[2]',
-    'headend.colour: unknown key (allowed here: interface, ttl, workers, pacingDelayMs, healthIntervalS, httpPort, fleetKey, metricsNetworks, tls, fcc)',
+    'headend.colour: unknown key (allowed here: interface, ttl, workers, pacingDelayMs, healthIntervalS, httpPort, fleetKey, metricsNetworks, tls, fcc, hls)',
     'headend.interface: 10.0.0.300 is not an IPv4 address',
   ].sort());
 });
@@ -126,4 +126,20 @@ t.test('headend.fleetKey, metricsNetworks and tls: defaults and refusals', async
     t.match(m, /headend\.metricsNetworks\[0\]: "10\.0\.0\.0\/33" is not an IPv4 network/);
     t.match(m, /headend\.tls\.key: is required/);
   }
+});
+
+t.test('headend.hls: defaults, ranges, and a window of at least three segments', async (t) => {
+  t.same(validateLineup({ channels: [] }).headend.hls, { enabled: false, segmentS: 2, windowS: 120, dir: null });
+  t.same(validateLineup({ headend: { hls: { enabled: true, segmentS: 4, windowS: 3600, dir: '/srv/hls' } }, channels: [] }).headend.hls, { enabled: true, segmentS: 4, windowS: 3600, dir: '/srv/hls' });
+  const problems = (doc: unknown): string[] => {
+    try {
+      validateLineup(doc);
+      return [];
+    } catch (err) {
+      return (err as { problems: string[] }).problems;
+    }
+  };
+  t.match(problems({ headend: { hls: { segmentS: 6, windowS: 12 } }, channels: [] }), [/headend\.hls\.windowS: 12 s is less than three segments of 6 s/]);
+  t.match(problems({ headend: { hls: { segmentS: 0.1 } }, channels: [] }), [/headend\.hls\.segmentS/]);
+  t.match(problems({ headend: { hls: { size: 1 } }, channels: [] }), [/headend\.hls\.size: unknown key/]);
 });
