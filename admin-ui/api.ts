@@ -102,6 +102,8 @@ export interface Settings {
   fcc: boolean;
   multicastPool: string;
   multicastPort: number;
+  /** The headend records HLS: the channel page plays it. */
+  hls: boolean;
 }
 
 /** Called on a 401: the session ended (logout elsewhere, expiry, password changed). */

@@ -45,6 +45,7 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
   const alertBox = h('div', { class: 'problems', role: 'alert', id: 'channel-alert', hidden: true });
   const picture = h('img', { id: 'thumbnail', class: 'thumbnail', alt: `Current picture of channel ${number}`, width: 320, height: 180, hidden: true });
   const pictureNote = h('p', { class: 'muted thumb-note', id: 'thumbnail-note' }, 'Waiting for a picture…');
+  const preview = h('video', { id: 'preview', class: 'thumbnail', muted: true, autoplay: true, playsinline: true, controls: true, hidden: true, 'aria-label': `Live preview of channel ${number}` });
   const chart = h('div', { class: 'chart-box' });
   const rates = h('p', { class: 'rates' });
   const inputs = h('div');
@@ -59,7 +60,7 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
     h(
       'div',
       { class: 'cards two' },
-      h('section', { class: 'card' }, h('h2', null, 'On the air now'), h('div', { class: 'thumb-wrap' }, picture, pictureNote)),
+      h('section', { class: 'card' }, h('h2', null, 'On the air now'), h('div', { class: 'thumb-wrap' }, preview, picture, pictureNote)),
       h('section', { class: 'card' }, h('h2', null, 'Bitrate, last 2 minutes'), chart, rates),
     ),
     h('section', { class: 'card' }, h('h2', null, 'Inputs'), inputs),
@@ -182,8 +183,9 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
       picture.onload = () => {
         if (pictureUrl) URL.revokeObjectURL(pictureUrl);
         pictureUrl = url;
-        picture.hidden = false;
-        pictureNote.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+        // The live preview, once it plays, takes the thumbnail's place.
+        picture.hidden = !preview.hidden;
+        if (preview.hidden) pictureNote.textContent = `Updated ${new Date().toLocaleTimeString()}`;
       };
       picture.src = url;
     } catch {
@@ -213,11 +215,75 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
     .catch((err: ApiError) => replace(root, h('h1', null, `Channel ${number}`), h('p', { class: 'error' }, err.message), h('a', { href: '#/' }, '← Lineup')));
   const unsubscribe = live.subscribe(drawLive);
   void refreshPicture();
+  let stopPreview = (): void => {};
+  let left = false;
+  if (ctx.settings.hls) {
+    // A channel just added has no segment yet: ask again every 2 s (for a minute at most) while the page is open.
+    const attempt = async (tries: number): Promise<void> => {
+      if (left) return;
+      const stop = await startPreview(preview, `/hls/${number}/index.m3u8`, (note) => {
+        pictureNote.textContent = note;
+      });
+      if (left) stop?.();
+      else if (stop) stopPreview = stop;
+      else if (tries > 0) setTimeout(() => void attempt(tries - 1), 2000);
+    };
+    void attempt(30);
+  }
   void refreshEvents();
   const timers = [setInterval(() => void refreshPicture(), 5000), setInterval(() => void refreshEvents(), 5000)];
   return () => {
     unsubscribe();
     for (const t of timers) clearInterval(t);
+    left = true;
+    stopPreview();
     if (pictureUrl) URL.revokeObjectURL(pictureUrl);
   };
+}
+
+/**
+ * The live preview: the channel's own HLS (issue 6) in a muted <video>,
+ * through hls.js (served by the headend: /ui/vendor) where the browser has
+ * Media Source Extensions, natively where it plays HLS itself. The
+ * thumbnail stays for when there is no HLS yet.
+ */
+/** Returns how to stop it, or null when there is nothing to play yet (or no way to play it). */
+async function startPreview(video: HTMLVideoElement, url: string, note: (s: string) => void): Promise<(() => void) | null> {
+  // Only when the playlist exists: a channel that has not been on the air yet keeps its thumbnail.
+  const head = await fetch(url, { method: 'GET', credentials: 'same-origin' }).catch(() => null);
+  if (!head?.ok) return null;
+  const show = (): void => {
+    video.hidden = false;
+    document.getElementById('thumbnail')?.setAttribute('hidden', '');
+    note('Live preview (HLS from the headend)');
+  };
+  type HlsInstance = { loadSource(u: string): void; attachMedia(v: HTMLVideoElement): void; on(e: string, f: (ev: string, d: { fatal?: boolean; details?: string }) => void): void; destroy(): void };
+  type HlsClass = { new (cfg: Record<string, unknown>): HlsInstance; isSupported(): boolean; Events: Record<string, string> };
+  let mod: { default: HlsClass } | null = null;
+  try {
+    mod = (await import('/ui/vendor/hls.light.min.mjs' as string)) as { default: HlsClass };
+  } catch {
+    mod = null;
+  }
+  const Hls = mod?.default;
+  if (Hls && Hls.isSupported()) {
+    // No worker: the page's CSP allows scripts from this origin only, and a preview transmuxes little.
+    const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 3, lowLatencyMode: false });
+    hls.on(Hls.Events.ERROR, (_e, d) => {
+      if (d.fatal) note(`Live preview stopped: ${d.details ?? 'error'}`);
+    });
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      show();
+      void video.play().catch(() => {});
+    });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    return () => hls.destroy();
+  }
+  if (video.canPlayType('application/vnd.apple.mpegurl')) {
+    video.src = url;
+    show();
+    return () => video.removeAttribute('src');
+  }
+  return () => {};
 }

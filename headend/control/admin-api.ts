@@ -903,6 +903,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
               fcc: { type: 'boolean' },
               multicastPool: { type: 'string' },
               multicastPort: { type: 'integer' },
+              hls: { type: 'boolean' },
             },
           },
         }),
@@ -915,6 +916,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
       fcc: o.headend.fcc.enabled,
       multicastPool: DEFAULT_MULTICAST_POOL,
       multicastPort: 5000,
+      hls: o.headend.hls.enabled,
     }),
   );
 

@@ -11,13 +11,15 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, relative, sep } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
@@ -30,6 +32,8 @@ export const CONTENT_SECURITY_POLICY = [
   "style-src 'self'",
   "img-src 'self' data: blob:",
   "connect-src 'self'",
+  // The live preview: hls.js feeds the <video> through Media Source Extensions (blob: URLs).
+  "media-src 'self' blob:",
   "font-src 'self'",
   "manifest-src 'self'",
   "base-uri 'none'",
@@ -74,6 +78,14 @@ export function registerAdminUi(app: FastifyInstance, o: AdminUiOptions = {}): n
   // The validator the UI runs as you type: the server's own (one rule set for API, YAML and UI).
   const validator = join(dist, 'core/lineup/config.js');
   if (existsSync(validator)) assets.set('/ui/core/lineup/config.js', asset(validator));
+  // hls.js (the npm package, served from here like everything else) for the channel page's live preview.
+  try {
+    const pkg = createRequire(import.meta.url).resolve('hls.js/package.json');
+    const file = join(dirname(pkg), 'dist/hls.light.min.mjs');
+    if (existsSync(file)) assets.set('/ui/vendor/hls.light.min.mjs', asset(file));
+  } catch {
+    o.log?.('warn', 'admin UI: hls.js is not installed: the channel page shows no live preview');
+  }
   const page = assets.get('/ui/index.html');
   if (!page || !assets.has('/ui/admin-ui/main.js')) {
     o.log?.('warn', `admin UI: not built (no ${!page ? join(stat, 'index.html') : join(dist, 'admin-ui/main.js')}); run npm run build — the API works without it`);

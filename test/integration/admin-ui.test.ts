@@ -32,7 +32,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 t.test('hotel IT in Chromium: login, password, add a live channel, renumber, export M3U, logout', { timeout: 180_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (.ci/run does)`);
   const yaml = `
-headend: { interface: 127.0.0.1, httpPort: ${HTTP}, pacingDelayMs: 200, fcc: { enabled: true, port: ${BASE_PORT + 2} } }
+headend: { interface: 127.0.0.1, httpPort: ${HTTP}, pacingDelayMs: 200, fcc: { enabled: true, port: ${BASE_PORT + 2} }, hls: { enabled: true, windowS: 30 } }
 channels:
 ${[1, 2]
   .map(
@@ -138,7 +138,7 @@ ${[1, 2]
   await page.waitForFunction(
     () => {
       const img = document.getElementById('thumbnail') as HTMLImageElement | null;
-      return img !== null && !img.hidden && img.complete && img.naturalWidth > 0;
+      return img !== null && img.complete && img.naturalWidth > 0;
     },
     null,
     { timeout: 40_000 },
@@ -153,6 +153,22 @@ ${[1, 2]
   });
   t.equal(jpeg.type, 'image/jpeg', 'served as JPEG');
   t.ok(jpeg.bytes > 3000, `with real content (${jpeg.bytes} bytes: a black frame is < 2 KB)`);
+  // The live preview: hls.js (served by the headend) plays the channel's own HLS in Chromium.
+  await page.waitForFunction(
+    () => {
+      const v = document.getElementById('preview') as HTMLVideoElement | null;
+      return v !== null && !v.hidden && v.currentTime > 2 && v.videoWidth > 0;
+    },
+    null,
+    { timeout: 40_000 },
+  );
+  const video = await page.locator('#preview').evaluate((v: HTMLVideoElement) => ({ w: v.videoWidth, h: v.videoHeight, t: v.currentTime, paused: v.paused }));
+  t.same([video.w, video.h], [640, 360], `the live preview plays the channel's HLS in Chromium (hls.js): ${video.w}×${video.h}, ${video.t.toFixed(1)} s played`);
+  t.equal(video.paused, false, 'and keeps playing');
+  const t0 = video.t;
+  await page.waitForTimeout(2000);
+  const t1 = await page.locator('#preview').evaluate((v: HTMLVideoElement) => v.currentTime);
+  t.ok(t1 - t0 > 1, `the preview advances in real time (${t0.toFixed(1)} → ${t1.toFixed(1)} s in 2 s)`);
   await page.locator('#tr101290').waitFor();
   await page.locator('#events li').first().waitFor();
   await page.waitForTimeout(1500); // let the chart draw a few points for the screenshot

@@ -50,6 +50,10 @@ t.test('the built UI: the page, its modules and the shared validator, under a st
   }
   t.ok(seen.has('/ui/core/lineup/config.js'), 'the channel validator is the server’s own module');
   t.ok(seen.has('/ui/app.css') && seen.has('/ui/admin-ui/main.js'));
+  const hlsJs = await a.inject('/ui/vendor/hls.light.min.mjs');
+  t.equal(hlsJs.statusCode, 200, 'hls.js for the live preview is served from here too');
+  t.match(hlsJs.headers['content-type'], /^text\/javascript/);
+  t.match(CONTENT_SECURITY_POLICY, /media-src 'self' blob:/, 'the preview\'s Media Source Extensions (blob: URLs) are allowed, nothing else');
   const validator = await a.inject('/ui/core/lineup/config.js');
   t.notMatch(validator.body, /\bimport\b[^;]*from/, 'the validator imports nothing (no yaml package, no node: module)');
   const code = validator.body.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
