@@ -36,3 +36,27 @@ export function livePlaylist(segments: readonly IndexedSegment[], o: { targetDur
   }
   return out.join('\n') + '\n';
 }
+
+/**
+ * A catch-up playlist: the segments of a time range (RFC 8216 §6.2.1). A
+ * range wholly in the past is a VOD playlist with EXT-X-ENDLIST; one that
+ * reaches into the present (a programme still airing: start-over) is an
+ * EVENT playlist that grows until the range ends.
+ */
+export function rangePlaylist(segments: readonly IndexedSegment[], o: { targetDurationS: number; ended: boolean }): string {
+  const target = Math.max(Math.ceil(o.targetDurationS), ...segments.map((s) => Math.round(s.durationMs / 1000)));
+  const out = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:3',
+    `#EXT-X-TARGETDURATION:${target}`,
+    `#EXT-X-PLAYLIST-TYPE:${o.ended ? 'VOD' : 'EVENT'}`,
+    `#EXT-X-MEDIA-SEQUENCE:${segments.length > 0 ? segments[0].seq : 0}`,
+  ];
+  segments.forEach((s, i) => {
+    // A playlist of its own starts its own timeline: only discontinuities inside it are marked.
+    if (s.discontinuity && i > 0) out.push('#EXT-X-DISCONTINUITY');
+    out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.startMs).toISOString()}`, `#EXTINF:${(s.durationMs / 1000).toFixed(3)},`, s.uri);
+  });
+  if (o.ended) out.push('#EXT-X-ENDLIST');
+  return out.join('\n') + '\n';
+}

@@ -17,8 +17,8 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { livePlaylist, type IndexedSegment } from '../../core/hls/playlist.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { livePlaylist, rangePlaylist, type IndexedSegment } from '../../core/hls/playlist.js';
 import { parseSegmentFileName, type WrittenSegment } from '../dataplane/hls.js';
 
 interface ChannelIndex {
@@ -91,6 +91,34 @@ export class HlsLibrary {
     return livePlaylist(idx.segments, { targetDurationS: this.o.segmentS, discontinuitySequence: idx.discontinuitySequence });
   }
 
+  /**
+   * Catch-up: the segments that overlap [fromMs, toMs). 404 with the reason
+   * when the range is outside what is recorded; a range reaching past now
+   * is an EVENT playlist (start-over), else a VOD one.
+   */
+  range(number: number, fromMs: number, toMs: number): { text: string } | { status: 400 | 404; message: string } {
+    if (!(toMs > fromMs)) return { status: 400, message: 'the range is empty: the end must be after the start' };
+    if (toMs - fromMs > 24 * 3600_000) return { status: 400, message: 'a catch-up range is at most 24 hours' };
+    const segs = this.channels.get(number)?.segments ?? [];
+    if (segs.length === 0) return { status: 404, message: `channel ${number} has no recording` };
+    const now = (this.o.now ?? Date.now)();
+    const first = segs[0].startMs;
+    const last = segs[segs.length - 1];
+    if (toMs <= first) return { status: 404, message: `channel ${number} is recorded from ${new Date(first).toISOString()} on (a ${this.o.windowS} s window); ${new Date(fromMs).toISOString()}–${new Date(toMs).toISOString()} is before it` };
+    if (fromMs >= now) return { status: 404, message: `${new Date(fromMs).toISOString()} is in the future` };
+    // A segment belongs to the range when at least half of it lies inside: the playlist then lasts the
+    // range to within one segment (segments are cut at I-frames, not at the requested times).
+    const overlap = (s: IndexedSegment): number => Math.min(s.startMs + s.durationMs, toMs) - Math.max(s.startMs, fromMs);
+    let inRange = segs.filter((s) => overlap(s) > 0 && overlap(s) * 2 >= s.durationMs);
+    if (inRange.length === 0) {
+      const best = segs.filter((s) => overlap(s) > 0).sort((a, b) => overlap(b) - overlap(a))[0];
+      inRange = best ? [best] : [];
+    }
+    if (inRange.length === 0) return { status: 404, message: `channel ${number} has no segment between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}` };
+    const ended = toMs <= last.startMs + last.durationMs;
+    return { text: rangePlaylist(inRange, { targetDurationS: this.o.segmentS, ended }) };
+  }
+
   /** The segment's path if the index lists it (nothing else on the disk is served). */
   segmentPath(number: number, name: string): { path: string; bytes: number } | null {
     const seg = this.channels.get(number)?.segments.find((s) => s.uri === name);
@@ -100,6 +128,10 @@ export class HlsLibrary {
   stats(number: number): { segments: number; bytes: number; fromMs: number | null } {
     const segs = this.channels.get(number)?.segments ?? [];
     return { segments: segs.length, bytes: segs.reduce((a, s) => a + s.bytes, 0), fromMs: segs[0]?.startMs ?? null };
+  }
+
+  now(): number {
+    return (this.o.now ?? Date.now)();
   }
 
   private index(number: number): ChannelIndex {
@@ -134,8 +166,23 @@ const CHANNEL_PARAM = { type: 'object', required: ['number'], properties: { numb
 export function registerHls(app: FastifyInstance, lib: HlsLibrary): void {
   const notFound = (message: string) => ({ statusCode: 404, code: 'ROOMCAST_ERR_NOT_FOUND', error: 'Not Found', message });
 
-  app.get('/hls/:number/index.m3u8', { schema: { params: CHANNEL_PARAM } }, async (req, reply) => {
+  const sendRange = (reply: FastifyReply, number: number, fromMs: number, toMs: number): FastifyReply => {
+    const r = lib.range(number, fromMs, toMs);
+    if ('message' in r) return reply.code(r.status).send({ ...notFound(r.message), statusCode: r.status, code: r.status === 404 ? 'ROOMCAST_ERR_NOT_FOUND' : 'ROOMCAST_ERR_BAD_REQUEST', error: r.status === 404 ? 'Not Found' : 'Bad Request' });
+    // A finished range never changes; a growing one (EVENT) is reloaded like a live playlist.
+    return reply.type('application/vnd.apple.mpegurl').header('cache-control', r.text.includes('#EXT-X-ENDLIST') ? 'max-age=60' : 'max-age=1').send(r.text);
+  };
+
+  app.get('/hls/:number/index.m3u8', { schema: { params: CHANNEL_PARAM, querystring: { type: 'object', additionalProperties: false, properties: { start: { type: 'string', maxLength: 40 }, end: { type: 'string', maxLength: 40 } } } } }, async (req, reply) => {
     const { number } = req.params as { number: number };
+    const q = req.query as { start?: string; end?: string };
+    if (q.start !== undefined || q.end !== undefined) {
+      // ?start=&end= in ISO 8601 (an end left out: until now, start-over).
+      const from = Date.parse(q.start ?? '');
+      const to = q.end !== undefined ? Date.parse(q.end) : (lib.now());
+      if (!Number.isFinite(from) || !Number.isFinite(to)) return reply.code(400).send({ statusCode: 400, code: 'ROOMCAST_ERR_BAD_REQUEST', error: 'Bad Request', message: 'start and end must be ISO 8601 times, e.g. 2026-12-02T18:00:00Z' });
+      return sendRange(reply, number, from, to);
+    }
     const text = lib.live(number);
     if (text === null) return reply.code(404).send(notFound(`channel ${number} has no HLS segments (not on the air, or headend.hls is off)`));
     // Short-lived: a player reloads it every target duration (RFC 8216 §6.3.4); a cache in front must too.
@@ -144,6 +191,10 @@ export function registerHls(app: FastifyInstance, lib: HlsLibrary): void {
 
   app.get('/hls/:number/:segment', { schema: { params: { ...CHANNEL_PARAM, required: ['number', 'segment'], properties: { ...CHANNEL_PARAM.properties, segment: { type: 'string', maxLength: 64 } } } } }, async (req, reply) => {
     const { number, segment } = req.params as { number: number; segment: string };
+    // Catch-up by time, the Flussonic convention IPTV clients build (Kodi IPTV Simple, TiviMate):
+    // index-<from>-<duration>.m3u8 and archive-<from>-<duration>.m3u8, Unix seconds.
+    const cu = /^(?:index|archive)-(\d{1,12})-(\d{1,6})\.m3u8$/.exec(segment);
+    if (cu) return sendRange(reply, number, Number(cu[1]) * 1000, (Number(cu[1]) + Number(cu[2])) * 1000);
     // Only names the index lists: no path is built from what the client sent otherwise.
     const found = parseSegmentFileName(segment) ? lib.segmentPath(number, segment) : null;
     if (!found) return reply.code(404).send(notFound(`no segment ${JSON.stringify(segment)} for channel ${number} (it may have left the window)`));

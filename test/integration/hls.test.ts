@@ -113,6 +113,26 @@ t.test('live HLS: playlists, segments, playback, retention, restart', { timeout:
   t.equal(none.status, 404);
   t.match(JSON.parse(none.body).message, /channel 7 has no HLS segments/);
 
+  // Catch-up by time: a past range is a VOD playlist that ffmpeg plays for the range's length (± one segment).
+  const live1 = await playlist(1);
+  const fromS = Math.ceil(live1.segments[1].programDateTime!.getTime() / 1000);
+  const cu = await httpRequest(`${base}/hls/1/index-${fromS}-4.m3u8`);
+  t.equal(cu.status, 200, `catch-up index-${fromS}-4.m3u8`);
+  const cup = HLS.parse(cu.body) as HLS.types.MediaPlaylist;
+  t.equal(cup.playlistType, 'VOD');
+  t.equal(cup.endlist, true);
+  const iso = await httpRequest(`${base}/hls/1/index.m3u8?start=${new Date(fromS * 1000).toISOString()}&end=${new Date((fromS + 4) * 1000).toISOString()}`);
+  t.equal(iso.body, cu.body, 'the ?start=&end= form gives the same playlist');
+  t.equal((await httpRequest(`${base}/hls/1/archive-${fromS}-4.m3u8`)).body, cu.body, 'and archive-<from>-<duration>.m3u8');
+  const probe = await execFileP('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', `${base}/hls/1/index-${fromS}-4.m3u8`], { timeout: 30_000 });
+  const played = Number(probe.stdout.trim());
+  const longest = Math.max(...cup.segments.map((s) => s.duration));
+  t.ok(Math.abs(played - 4) <= longest + 0.1, `ffprobe reads the catch-up playlist: ${played.toFixed(2)} s for a 4 s range, within one segment (${longest} s)`);
+  const tooEarly = await httpRequest(`${base}/hls/1/index-${fromS - 3600}-60.m3u8`);
+  t.equal(tooEarly.status, 404, 'a range before the recording: 404');
+  t.match(JSON.parse(tooEarly.body).message, /is before it/, 'with the reason');
+  t.equal((await httpRequest(`${base}/hls/1/index.m3u8?start=yesterday`)).status, 400, 'a start that is not a time: 400');
+
   // Retention: after the window, the oldest segments left the playlist and the disk together.
   await sleep((WINDOW_S + 4) * 1000);
   const later = await playlist(1);

@@ -97,3 +97,45 @@ t.test('the writer: a channel\'s segments announced in order; a full queue drops
   t.equal(w.counters.queuedBytes, 0);
   t.same((await readdir(join(d, '3'))).sort(), written.map((s) => s.file).sort(), 'every announced segment is on disk, under its final name');
 });
+
+t.test('catch-up ranges: VOD when over, EVENT while airing, 404 with the reason outside the recording, 400 for nonsense', async (t) => {
+  const d = await dir(t);
+  const t0 = 1_796_000_000_000;
+  let now = t0;
+  const lib = new HlsLibrary({ dir: d, segmentS: 2, windowS: 3600, now: () => now, log: () => {} });
+  await lib.load();
+  t.teardown(() => lib.close());
+  await mkdir(join(d, '4'));
+  for (let i = 0; i < 30; i++) {
+    const s = { number: 4, startMs: t0 + i * 2000, durationMs: 2000, discontinuity: i === 0 || i === 20, bytes: 188, file: '' };
+    s.file = segmentFileName(s);
+    await writeFile(join(d, '4', s.file), Buffer.alloc(188));
+    lib.add(s);
+  }
+  now = t0 + 60_000; // 30 segments recorded, up to now
+
+  const past = lib.range(4, t0 + 10_000, t0 + 20_000);
+  t.ok('text' in past);
+  const p = HLS.parse((past as { text: string }).text) as HLS.types.MediaPlaylist;
+  t.equal(p.playlistType, 'VOD');
+  t.equal(p.endlist, true, 'a range in the past is finished: ENDLIST');
+  t.same(p.segments.map((s) => s.programDateTime!.getTime() - t0), [10_000, 12_000, 14_000, 16_000, 18_000], 'the five segments of those 10 s');
+  t.equal(p.segments.reduce((a, s) => a + s.duration, 0), 10, 'lasting the range');
+
+  const across = HLS.parse((lib.range(4, t0 + 36_000, t0 + 44_000) as { text: string }).text) as HLS.types.MediaPlaylist;
+  t.same(across.segments.map((s) => !!s.discontinuity), [false, false, true, false], 'a discontinuity inside the range is marked');
+  const startsWithOne = HLS.parse((lib.range(4, t0 + 40_000, t0 + 44_000) as { text: string }).text) as HLS.types.MediaPlaylist;
+  t.equal(!!startsWithOne.segments[0].discontinuity, false, 'not at the start of a playlist of its own');
+
+  const airing = lib.range(4, t0 + 50_000, t0 + 120_000);
+  const e = HLS.parse((airing as { text: string }).text) as HLS.types.MediaPlaylist;
+  t.equal(e.playlistType, 'EVENT', 'a programme still airing: an EVENT playlist (start-over)');
+  t.equal(e.endlist, false);
+  t.equal(e.segments.length, 5, 'from its start to now');
+
+  t.match(lib.range(4, t0 - 100_000, t0 - 50_000), { status: 404, message: /recorded from 2026-.*is before it/ });
+  t.match(lib.range(4, now + 1000, now + 5000), { status: 404, message: /in the future/ });
+  t.match(lib.range(4, t0 + 5000, t0 + 5000), { status: 400, message: /empty/ });
+  t.match(lib.range(4, t0, t0 + 25 * 3600_000), { status: 400, message: /at most 24 hours/ });
+  t.match(lib.range(9, t0, t0 + 1000), { status: 404, message: /channel 9 has no recording/ });
+});
