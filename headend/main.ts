@@ -418,7 +418,13 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     // Served over HTTP: logos as absolute URLs on this API (players fetch them).
     playlist: () => {
       const logos = o.store.logos.list();
-      return lineupM3u(cfg.channels, (n) => (logos.has(n) ? `${apiUrl}logos/${n}?v=${logos.get(n)}` : null));
+      // Catch-up in whole days, as players count it: offered when the HLS window holds at least one.
+      const days = headend.hls.enabled ? Math.floor(headend.hls.windowS / 86_400) : 0;
+      return lineupM3u(
+        cfg.channels,
+        (n) => (logos.has(n) ? `${apiUrl}logos/${n}?v=${logos.get(n)}` : null),
+        (n) => (days >= 1 ? { days, source: `${apiUrl}hls/${n}/index-{utc}-{duration}.m3u8` } : null),
+      );
     },
     stbs: o.store.stbs,
     guards: { readStbs: requireRole('viewer', { store: o.store, secureCookies }), report: requireFleetKey(headend.fleetKey ?? undefined) },

@@ -51,15 +51,27 @@ function attr(s: string): string {
 }
 
 /** Extended M3U as read by VLC, Kodi IPTV Simple, TiviMate and ffmpeg's hls/concat readers. */
-/** `logoUrl`: the absolute URL of a channel's logo (`tvg-logo`, as Kodi, TiviMate and VLC read it), or null. */
-export function lineupM3u(channels: readonly ChannelConfig[], logoUrl: (number: number) => string | null = () => null): string {
+/**
+ * `logoUrl`: the absolute URL of a channel's logo (`tvg-logo`, as Kodi,
+ * TiviMate and VLC read it), or null. `catchup`: the channel's catch-up
+ * (its HLS archive), as Kodi IPTV Simple and TiviMate read it: `catchup=
+ * "default"`, `catchup-days`, and `catchup-source` with their `{utc}` and
+ * `{duration}` placeholders filled in by the player; null: no catch-up.
+ */
+export function lineupM3u(
+  channels: readonly ChannelConfig[],
+  logoUrl: (number: number) => string | null = () => null,
+  catchup: (number: number) => { days: number; source: string } | null = () => null,
+): string {
   const out = ['#EXTM3U'];
   for (const ch of [...channels].sort((a, b) => a.number - b.number)) {
     if (!ch.enabled) continue;
     const tvgId = ch.tvgId ? ` tvg-id="${attr(ch.tvgId)}"` : '';
     const logo = logoUrl(ch.number);
+    const cu = catchup(ch.number);
+    const cuAttrs = cu ? ` catchup="default" catchup-days="${cu.days}" catchup-source="${attr(cu.source)}"` : '';
     out.push(
-      `#EXTINF:-1${tvgId} tvg-chno="${ch.number}" tvg-name="${attr(ch.name)}"${logo ? ` tvg-logo="${attr(logo)}"` : ''} group-title="${attr(ch.group)}",${oneLine(ch.name)}`,
+      `#EXTINF:-1${tvgId} tvg-chno="${ch.number}" tvg-name="${attr(ch.name)}"${logo ? ` tvg-logo="${attr(logo)}"` : ''}${cuAttrs} group-title="${attr(ch.group)}",${oneLine(ch.name)}`,
       channelUrl(ch),
     );
   }

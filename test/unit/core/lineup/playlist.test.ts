@@ -57,3 +57,9 @@ t.test('M3U: tvg-logo for the channels that have a logo, quotes escaped', async 
   t.match(m3u, /#EXTINF:-1 tvg-chno="7" tvg-name="Lobby" tvg-logo="http:\/\/10\.20\.0\.1:8080\/logos\/7\?v=1[^"]*x" group-title="General",Lobby/);
   t.equal(m3u.match(/tvg-logo/g)?.length, 1, 'only channel 7 has one');
 });
+
+t.test('M3U: catch-up attributes (Kodi IPTV Simple / TiviMate) for channels with an archive, none for the others', async (t) => {
+  const m3u = lineupM3u(cfg.channels, () => null, (n) => (n === 12 ? { days: 2, source: 'http://10.20.0.1:8080/hls/12/index-{utc}-{duration}.m3u8' } : null));
+  t.match(m3u, /tvg-chno="12" [^\n]*catchup="default" catchup-days="2" catchup-source="http:\/\/10\.20\.0\.1:8080\/hls\/12\/index-\{utc\}-\{duration\}\.m3u8"/);
+  t.equal(m3u.match(/catchup=/g)?.length, 1, 'only channel 12 offers catch-up');
+});
