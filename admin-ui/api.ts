@@ -52,6 +52,7 @@ export interface Channel {
   inputs?: Source[];
   failover: Record<string, unknown>;
   slate: boolean;
+  catchupDays?: number;
   version: number;
   updatedAt: string;
   /** The logo's URL (served by the headend), or null. */

@@ -254,6 +254,7 @@ function form(root: HTMLElement, ctx: Ctx, channels: Channel[], original: Channe
       multicast: { group: v('multicast.group'), port: v('multicast.port'), source: v('multicast.source') },
       transport: v('transport'),
       cbrBitrateKbps: v('cbrBitrateKbps'),
+      catchupDays: v('catchupDays') ?? 0,
       failover,
       slate: v('slate'),
     };
@@ -436,6 +437,11 @@ function form(root: HTMLElement, ctx: Ctx, channels: Channel[], original: Channe
           field('multicast.source', { key: 'source', label: 'SSM source (the headend’s address)', kind: 'text', placeholder: 'none (any-source)' }, base.multicast.source),
           field('transport', { key: 'transport', label: 'Transport', kind: 'select', options: ['rtp', 'udp'] }, base.transport),
           field('cbrBitrateKbps', { key: 'cbrBitrateKbps', label: 'Constant bitrate (kbit/s)', kind: 'number', placeholder: 'as received' }, base.cbrBitrateKbps),
+          field(
+            'catchupDays',
+            { key: 'catchupDays', label: 'Catch-up (days of HLS kept)', kind: 'number', placeholder: '0', hint: ctx.settings.hls ? '0: the live window only' : 'needs headend.hls enabled' },
+            base.catchupDays ?? 0,
+          ),
         ),
       ),
       h('section', { class: 'card' }, h('h2', null, 'Inputs'), h('p', { class: 'hint' }, 'The primary first; backups take over when it fails (SRT, UDP/RTP, files, or anything ffmpeg reads).'), inputsBox),

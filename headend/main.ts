@@ -205,8 +205,12 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
   const latest = new Map<number, ChannelSnapshot>();
   // HLS (issue 6): the workers write segments, this thread indexes and serves them.
   const hlsDir = headend.hls.enabled ? resolve(dataDir, headend.hls.dir ?? 'hls') : null;
-  const hls = hlsDir ? new HlsLibrary({ dir: hlsDir, segmentS: headend.hls.segmentS, windowS: headend.hls.windowS, log: (level, m) => log[level](m) }) : null;
+  const hls = hlsDir
+    ? new HlsLibrary({ dir: hlsDir, segmentS: headend.hls.segmentS, windowS: headend.hls.windowS, maxDiskBytes: headend.hls.maxDiskMB * 1024 * 1024, log: (level, m) => log[level](m) })
+    : null;
+  const catchupDays = (list: readonly ChannelConfig[]): Map<number, number> => new Map(list.map((c) => [c.number, c.catchupDays ?? 0]));
   if (hls) {
+    hls.setCatchupDays(catchupDays(cfg.channels));
     try {
       await hls.load();
     } catch (err) {
@@ -346,6 +350,7 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     const step = async (): Promise<void> => {
       if (stopping) return;
       cfg = { ...cfg, channels: all };
+      hls?.setCatchupDays(catchupDays(all));
       const want = new Map(all.filter((c) => c.enabled).map((c) => [c.number, c]));
       const restarted: number[] = [];
       for (const n of new Set(changed)) {
@@ -418,12 +423,12 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     // Served over HTTP: logos as absolute URLs on this API (players fetch them).
     playlist: () => {
       const logos = o.store.logos.list();
-      // Catch-up in whole days, as players count it: offered when the HLS window holds at least one.
-      const days = headend.hls.enabled ? Math.floor(headend.hls.windowS / 86_400) : 0;
+      // Catch-up in whole days, as players count it: the channel's catchupDays (or a live window of a day or more).
+      const days = (n: number): number => (hls ? Math.floor(hls.keptS(n) / 86_400) : 0);
       return lineupM3u(
         cfg.channels,
         (n) => (logos.has(n) ? `${apiUrl}logos/${n}?v=${logos.get(n)}` : null),
-        (n) => (days >= 1 ? { days, source: `${apiUrl}hls/${n}/index-{utc}-{duration}.m3u8` } : null),
+        (n) => (days(n) >= 1 ? { days: days(n), source: `${apiUrl}hls/${n}/index-{utc}-{duration}.m3u8` } : null),
       );
     },
     stbs: o.store.stbs,

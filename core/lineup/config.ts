@@ -127,6 +127,11 @@ export interface ChannelConfig {
   failover: FailoverConfig;
   /** Send a "temporarily unavailable" slate while no input works, so the multicast never stops. */
   slate: boolean;
+  /**
+   * Days of HLS kept for catch-up (with headend.hls enabled); 0: only the
+   * live window. A channel saved before this field existed reads as 0.
+   */
+  catchupDays: number;
 }
 
 export interface FailoverConfig {
@@ -183,6 +188,8 @@ export interface HlsConfig {
   windowS: number;
   /** Where segments go; null: `<data>/hls`. */
   dir: string | null;
+  /** All channels' segments together at most this many MiB; the oldest go first. 0: no limit. */
+  maxDiskMB: number;
 }
 
 /**
@@ -421,7 +428,7 @@ function describe(v: unknown): string {
 }
 
 const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'healthIntervalS', 'httpPort', 'fleetKey', 'metricsNetworks', 'tls', 'fcc', 'hls'] as const;
-const HLS_KEYS = ['enabled', 'segmentS', 'windowS', 'dir'] as const;
+const HLS_KEYS = ['enabled', 'segmentS', 'windowS', 'dir', 'maxDiskMB'] as const;
 const TLS_KEYS = ['cert', 'key'] as const;
 const FCC_KEYS = [
   'enabled', 'port', 'stbSubnets', 'burstMultiple', 'burstMaxMbps', 'maxBytesPerRequest', 'clientMaxMbps', 'totalMaxMbps', 'cacheMaxBytes',
@@ -430,7 +437,7 @@ export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_FCC_PORT = 5560;
 /** The keys a channels.yaml mapping allows here (also the admin API's and its JSON schema's). */
 export const CHANNEL_KEYS = [
-  'number', 'name', 'group', 'tvgId', 'multicast', 'transport', 'cbrBitrateKbps', 'enabled', 'source', 'inputs', 'failover', 'slate',
+  'number', 'name', 'group', 'tvgId', 'multicast', 'transport', 'cbrBitrateKbps', 'enabled', 'source', 'inputs', 'failover', 'slate', 'catchupDays',
 ] as const;
 /** The keys a channels.yaml mapping allows here (also the admin API's and its JSON schema's). */
 export const MULTICAST_KEYS = ['group', 'port', 'source'] as const;
@@ -478,6 +485,7 @@ function checkHls(c: Checker, raw: unknown): HlsConfig {
     segmentS,
     windowS,
     dir: c.str(o, 'dir', path, null),
+    maxDiskMB: c.int(o, 'maxDiskMB', path, 0, 100 * 1024 * 1024, 0) ?? 0,
   };
 }
 
@@ -661,8 +669,9 @@ function checkChannel(c: Checker, raw: unknown, path: string, headend: HeadendCo
   const cbr = c.int(o, 'cbrBitrateKbps', path, 200, 120_000, null);
   const enabled = c.bool(o, 'enabled', path, true);
   const tvgId = c.str(o, 'tvgId', path, null);
+  const catchupDays = c.int(o, 'catchupDays', path, 0, 30, 0) ?? 0;
   if (number === null || name === null || multicast === null || source === null) return null;
-  return { number, name, group, tvgId, multicast, transport, cbrBitrateKbps: cbr, enabled, source, inputs, failover, slate };
+  return { number, name, group, tvgId, multicast, transport, cbrBitrateKbps: cbr, enabled, source, inputs, failover, slate, catchupDays };
 }
 
 /** The keys a channels.yaml mapping allows here (also the admin API's and its JSON schema's). */

@@ -92,6 +92,7 @@ export function channelDocument(ch: ChannelConfig, secrets: SecretsMode = 'mask'
   else d.inputs = ch.inputs.map((s) => sourceDocument(s, secrets));
   d.failover = failoverDocument(ch.failover);
   d.slate = ch.slate;
+  d.catchupDays = ch.catchupDays ?? 0;
   return d;
 }
 
@@ -301,6 +302,7 @@ function channelSchema(source: Record<string, unknown>): Record<string, unknown>
       inputs: { type: 'array', minItems: 1, maxItems: 8, items: source, description: 'Instead of source: the primary first, then backups.' },
       failover: FAILOVER_SCHEMA,
       slate: { type: 'boolean', default: true, description: 'Send a "temporarily unavailable" picture while no input works.' },
+      catchupDays: int(0, 30, 'Days of HLS kept for catch-up (headend.hls enabled); 0: the live window only.', 0),
     },
   };
 }

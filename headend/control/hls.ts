@@ -30,14 +30,20 @@ interface ChannelIndex {
 export interface HlsLibraryOptions {
   dir: string;
   segmentS: number;
+  /** Seconds kept for a channel without catch-up (the live window). */
   windowS: number;
+  /** All channels together at most this many bytes; the oldest segments go first. 0: no limit. */
+  maxDiskBytes?: number;
   now?: () => number;
   log(level: 'info' | 'warn', message: string): void;
 }
 
 export class HlsLibrary {
   private readonly channels = new Map<number, ChannelIndex>();
-  readonly counters = { segments: 0, removed: 0, removeErrors: 0, tmpRemoved: 0 };
+  /** Per channel: seconds kept (catch-up days), where longer than the live window. */
+  private readonly keepS = new Map<number, number>();
+  private totalBytes = 0;
+  readonly counters = { segments: 0, removed: 0, removeErrors: 0, tmpRemoved: 0, removedForBudget: 0 };
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: HlsLibraryOptions) {}
@@ -64,7 +70,10 @@ export class HlsLibrary {
       }
       found.sort((a, b) => a.startMs - b.startMs);
       const idx = this.index(number);
-      for (const f of found) idx.segments.push({ seq: idx.nextSeq++, uri: f.name, startMs: f.startMs, durationMs: f.durationMs, discontinuity: f.discontinuity, bytes: f.bytes });
+      for (const f of found) {
+        idx.segments.push({ seq: idx.nextSeq++, uri: f.name, startMs: f.startMs, durationMs: f.durationMs, discontinuity: f.discontinuity, bytes: f.bytes });
+        this.totalBytes += f.bytes;
+      }
     }
     this.sweep();
     this.sweeper = setInterval(() => this.sweep(), 5000);
@@ -80,8 +89,10 @@ export class HlsLibrary {
   add(s: WrittenSegment): void {
     const idx = this.index(s.number);
     idx.segments.push({ seq: idx.nextSeq++, uri: s.file, startMs: s.startMs, durationMs: s.durationMs, discontinuity: s.discontinuity, bytes: s.bytes });
+    this.totalBytes += s.bytes;
     this.counters.segments++;
     this.expire(s.number, idx);
+    this.enforceBudget();
   }
 
   /** The live playlist of a channel, or null when it has no segment. */
@@ -104,7 +115,7 @@ export class HlsLibrary {
     const now = (this.o.now ?? Date.now)();
     const first = segs[0].startMs;
     const last = segs[segs.length - 1];
-    if (toMs <= first) return { status: 404, message: `channel ${number} is recorded from ${new Date(first).toISOString()} on (a ${this.o.windowS} s window); ${new Date(fromMs).toISOString()}–${new Date(toMs).toISOString()} is before it` };
+    if (toMs <= first) return { status: 404, message: `channel ${number} is recorded from ${new Date(first).toISOString()} on (it keeps ${this.keptS(number)} s); ${new Date(fromMs).toISOString()}–${new Date(toMs).toISOString()} is before it` };
     if (fromMs >= now) return { status: 404, message: `${new Date(fromMs).toISOString()} is in the future` };
     // A segment belongs to the range when at least half of it lies inside: the playlist then lasts the
     // range to within one segment (segments are cut at I-frames, not at the requested times).
@@ -140,23 +151,59 @@ export class HlsLibrary {
     return idx;
   }
 
-  private sweep(): void {
-    for (const [n, idx] of this.channels) this.expire(n, idx);
+  /** Catch-up days per channel (from the lineup); channels not listed keep the live window. */
+  setCatchupDays(days: ReadonlyMap<number, number>): void {
+    this.keepS.clear();
+    for (const [n, d] of days) if (d > 0) this.keepS.set(n, d * 86_400);
+    this.sweep();
   }
 
-  /** Segments that ended more than windowS ago leave the index, then the disk. */
+  /** Seconds kept for a channel: its catch-up days, at least the live window. */
+  keptS(number: number): number {
+    return Math.max(this.o.windowS, this.keepS.get(number) ?? 0);
+  }
+
+  /** Bytes of every indexed segment. */
+  get diskBytes(): number {
+    return this.totalBytes;
+  }
+
+  private sweep(): void {
+    for (const [n, idx] of this.channels) this.expire(n, idx);
+    this.enforceBudget();
+  }
+
+  /** Segments that ended longer ago than the channel keeps leave the index, then the disk. */
   private expire(number: number, idx: ChannelIndex): void {
-    const limit = (this.o.now ?? Date.now)() - this.o.windowS * 1000;
-    while (idx.segments.length > 0 && idx.segments[0].startMs + idx.segments[0].durationMs < limit) {
-      const s = idx.segments.shift()!;
-      if (s.discontinuity) idx.discontinuitySequence++;
-      this.counters.removed++;
-      unlink(join(this.o.dir, String(number), s.uri)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return;
-        this.counters.removeErrors++;
-        this.o.log('warn', `HLS: cannot remove ${join(this.o.dir, String(number), s.uri)}: ${err.message}`);
-      });
+    const limit = (this.o.now ?? Date.now)() - this.keptS(number) * 1000;
+    while (idx.segments.length > 0 && idx.segments[0].startMs + idx.segments[0].durationMs < limit) this.removeFirst(number, idx);
+  }
+
+  /** Over the disk budget: the oldest segment of all channels goes, until under it (a channel keeps its newest three). */
+  private enforceBudget(): void {
+    const max = this.o.maxDiskBytes ?? 0;
+    while (max > 0 && this.totalBytes > max) {
+      let oldest: [number, ChannelIndex] | null = null;
+      for (const [n, idx] of this.channels) {
+        if (idx.segments.length <= 3) continue;
+        if (!oldest || idx.segments[0].startMs < oldest[1].segments[0].startMs) oldest = [n, idx];
+      }
+      if (!oldest) return;
+      this.removeFirst(oldest[0], oldest[1]);
+      this.counters.removedForBudget++;
     }
+  }
+
+  private removeFirst(number: number, idx: ChannelIndex): void {
+    const s = idx.segments.shift()!;
+    if (s.discontinuity) idx.discontinuitySequence++;
+    this.totalBytes -= s.bytes;
+    this.counters.removed++;
+    unlink(join(this.o.dir, String(number), s.uri)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return;
+      this.counters.removeErrors++;
+      this.o.log('warn', `HLS: cannot remove ${join(this.o.dir, String(number), s.uri)}: ${err.message}`);
+    });
   }
 }
 

@@ -129,8 +129,8 @@ t.test('headend.fleetKey, metricsNetworks and tls: defaults and refusals', async
 });
 
 t.test('headend.hls: defaults, ranges, and a window of at least three segments', async (t) => {
-  t.same(validateLineup({ channels: [] }).headend.hls, { enabled: false, segmentS: 2, windowS: 120, dir: null });
-  t.same(validateLineup({ headend: { hls: { enabled: true, segmentS: 4, windowS: 3600, dir: '/srv/hls' } }, channels: [] }).headend.hls, { enabled: true, segmentS: 4, windowS: 3600, dir: '/srv/hls' });
+  t.same(validateLineup({ channels: [] }).headend.hls, { enabled: false, segmentS: 2, windowS: 120, dir: null, maxDiskMB: 0 });
+  t.same(validateLineup({ headend: { hls: { enabled: true, segmentS: 4, windowS: 3600, dir: '/srv/hls' } }, channels: [] }).headend.hls, { enabled: true, segmentS: 4, windowS: 3600, dir: '/srv/hls', maxDiskMB: 0 });
   const problems = (doc: unknown): string[] => {
     try {
       validateLineup(doc);
@@ -142,4 +142,14 @@ t.test('headend.hls: defaults, ranges, and a window of at least three segments',
   t.match(problems({ headend: { hls: { segmentS: 6, windowS: 12 } }, channels: [] }), [/headend\.hls\.windowS: 12 s is less than three segments of 6 s/]);
   t.match(problems({ headend: { hls: { segmentS: 0.1 } }, channels: [] }), [/headend\.hls\.segmentS/]);
   t.match(problems({ headend: { hls: { size: 1 } }, channels: [] }), [/headend\.hls\.size: unknown key/]);
+});
+
+t.test('channels[].catchupDays: 0 by default, 0 to 30; headend.hls.maxDiskMB', async (t) => {
+  const ch = (extra: Record<string, unknown>) => ({ number: 1, name: 'A', multicast: { group: '239.1.1.1', port: 5000 }, source: { type: 'udp', address: '239.2.2.2', port: 6000 }, ...extra });
+  t.equal(validateLineup({ channels: [ch({})] }).channels[0].catchupDays, 0);
+  t.equal(validateLineup({ channels: [ch({ catchupDays: 7 })] }).channels[0].catchupDays, 7);
+  t.throws(() => validateLineup({ channels: [ch({ catchupDays: 31 })] }), { problems: [/channels\[0\]\.catchupDays/] });
+  t.throws(() => validateLineup({ channels: [ch({ catchupDays: 1.5 })] }), { problems: [/channels\[0\]\.catchupDays/] });
+  t.equal(validateLineup({ headend: { hls: { maxDiskMB: 2048 } }, channels: [] }).headend.hls.maxDiskMB, 2048);
+  t.equal(validateLineup({ channels: [] }).headend.hls.maxDiskMB, 0, 'no limit by default');
 });

@@ -139,3 +139,38 @@ t.test('catch-up ranges: VOD when over, EVENT while airing, 404 with the reason 
   t.match(lib.range(4, t0, t0 + 25 * 3600_000), { status: 400, message: /at most 24 hours/ });
   t.match(lib.range(9, t0, t0 + 1000), { status: 404, message: /channel 9 has no recording/ });
 });
+
+t.test('catch-up days keep a channel longer than the live window; the disk budget removes the oldest of all channels first', async (t) => {
+  const d = await dir(t);
+  const t0 = 1_796_000_000_000;
+  let now = t0;
+  const lib = new HlsLibrary({ dir: d, segmentS: 2, windowS: 10, maxDiskBytes: 15 * 1000, now: () => now, log: () => {} });
+  await lib.load();
+  t.teardown(() => lib.close());
+  lib.setCatchupDays(new Map([[1, 1], [2, 0]]));
+  t.equal(lib.keptS(1), 86_400, 'channel 1: a day');
+  t.equal(lib.keptS(2), 10, 'channel 2: the live window');
+  for (const n of [1, 2]) await mkdir(join(d, String(n)));
+  const add = async (n: number, i: number): Promise<void> => {
+    const s = { number: n, startMs: t0 + i * 2000, durationMs: 2000, discontinuity: false, bytes: 1000, file: '' };
+    s.file = segmentFileName(s);
+    await writeFile(join(d, String(n), s.file), Buffer.alloc(1000));
+    lib.add(s);
+  };
+  for (let i = 0; i < 15; i++) {
+    now = t0 + (i + 1) * 2000;
+    await add(1, i);
+    await add(2, i);
+  }
+  await sleep(50);
+  const p1 = HLS.parse(lib.live(1)!) as HLS.types.MediaPlaylist;
+  const p2 = HLS.parse(lib.live(2)!) as HLS.types.MediaPlaylist;
+  t.ok(p2.segments.length <= 6, `channel 2 keeps its 10 s window (${p2.segments.length} segments)`);
+  t.equal(p1.segments.length + p2.segments.length, 15, 'together at the 15 kB budget: 15 segments of 1 kB');
+  t.ok(p1.segments.length > p2.segments.length, `channel 1 (catch-up) keeps more (${p1.segments.length})`);
+  t.ok(lib.counters.removedForBudget > 0, `the budget removed ${lib.counters.removedForBudget} of channel 1's oldest`);
+  t.equal(lib.diskBytes, 15_000);
+  const files = (await readdir(join(d, '1'))).length + (await readdir(join(d, '2'))).length;
+  t.equal(files, 15, 'the disk holds what the index lists');
+  t.equal(p1.segments[0].programDateTime!.getTime(), t0 + (15 - p1.segments.length) * 2000, 'the oldest went first');
+});
