@@ -10,6 +10,22 @@ function card(title: string, ...children: (Node | null)[]): HTMLElement {
   );
 }
 
+/** One request from a form: the button is off while it runs; a refusal shows in `error` (its problems, else its message). */
+function submitWith(submit: HTMLButtonElement, error: HTMLElement, request: () => Promise<Me>, done: (me: Me) => void, onError: () => void = () => {}): void {
+  submit.disabled = true;
+  error.hidden = true;
+  request()
+    .then(done)
+    .catch((err: ApiError) => {
+      error.textContent = err.problems?.length ? err.problems.map((p) => p.message).join('; ') : err.message;
+      error.hidden = false;
+      onError();
+    })
+    .finally(() => {
+      submit.disabled = false;
+    });
+}
+
 export function loginView(root: HTMLElement, done: (me: Me) => void): void {
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, autofocus: true });
@@ -22,18 +38,7 @@ export function loginView(root: HTMLElement, done: (me: Me) => void): void {
       on: {
         submit: (e: Event) => {
           e.preventDefault();
-          submit.disabled = true;
-          error.hidden = true;
-          api<Me>('POST', '/api/login', { username: user.value, password: pass.value })
-            .then(done)
-            .catch((err: ApiError) => {
-              error.textContent = err.message;
-              error.hidden = false;
-              pass.select();
-            })
-            .finally(() => {
-              submit.disabled = false;
-            });
+          submitWith(submit, error, () => api<Me>('POST', '/api/login', { username: user.value, password: pass.value }), done, () => pass.select());
         },
       },
     },
@@ -78,17 +83,7 @@ export function passwordView(root: HTMLElement, me: Me, done: (me: Me) => void):
             hint.textContent = problem;
             return;
           }
-          submit.disabled = true;
-          error.hidden = true;
-          api<Me>('POST', '/api/me/password', { current: current.value, new: next.value })
-            .then(done)
-            .catch((err: ApiError) => {
-              error.textContent = err.problems.length ? err.problems.map((p) => p.message).join('; ') : err.message;
-              error.hidden = false;
-            })
-            .finally(() => {
-              submit.disabled = false;
-            });
+          submitWith(submit, error, () => api<Me>('POST', '/api/me/password', { current: current.value, new: next.value }), done);
         },
       },
     },
