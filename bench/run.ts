@@ -7,6 +7,7 @@
  * is reported with its reason, and the others still run.
  */
 import { benchAdminApi, formatAdminApi } from './admin-api.js';
+import { benchHls, formatHls } from './hls.js';
 import { benchPacing, formatPacing } from './pacing.js';
 import { benchSrt, formatSrt } from './srt.js';
 import { benchTsInspect } from './ts-inspect.js';
@@ -39,6 +40,7 @@ const pacing = await attempt('pacing', () => benchPacing());
 const zap = await attempt('zap', () => benchZap());
 const srt = await attempt('srt', () => benchSrt());
 const adminApi = await attempt('admin-api', () => benchAdminApi());
+const hls = await attempt('hls', () => benchHls());
 
 console.log(tsInspect.error ? `ts-inspect: not run: ${String(tsInspect.error)}` : formatTsInspect(tsInspect));
 console.log('');
@@ -50,5 +52,7 @@ console.log(srt.error ? `srt: not run: ${String(srt.error)}` : formatSrt(srt));
 console.log('');
 console.log(adminApi.error ? `admin-api: not run: ${String(adminApi.error)}` : formatAdminApi(adminApi));
 console.log('');
-console.log(JSON.stringify({ tsInspect, pacing, zap, srt, adminApi }));
+console.log(hls.error ? `hls: not run: ${String(hls.error)}` : formatHls(hls));
+console.log('');
+console.log(JSON.stringify({ tsInspect, pacing, zap, srt, adminApi, hls }));
 process.exitCode = 0;
