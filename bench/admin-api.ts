@@ -58,7 +58,7 @@
  * Needs root (network namespaces) and ffmpeg (for the source file, once).
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -68,6 +68,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cell, pct } from './report.js';
 import { createBenchNet, type BenchNet } from './netns.js';
 import {
   CPUS,
@@ -92,7 +93,7 @@ import {
   type ReceiverResult,
   type WindowMeasure,
 } from './pacing.js';
-import { lineWaiter, stopChild, tail } from './proc.js';
+import { childProcesses, lineWaiter, stopChild, tail } from './proc.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 /** The issue's figures. */
@@ -520,28 +521,7 @@ async function startLoadClient(net: BenchNet, apiUrl: string, from: string[], ra
   };
 }
 
-/** Child processes of `pid` (the headend's ffmpeg slate encoders), from /proc. */
-function childrenOf(pid: number): { pid: number; comm: string }[] {
-  const out: { pid: number; comm: string }[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const s = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[1]) === pid) out.push({ pid: Number(d), comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')) });
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
-/** Nearest-rank percentile. */
-function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
 
 function latencySummary(latencyMs: number[], ttfbMs: number[]) {
   return {
@@ -700,9 +680,9 @@ export async function benchAdminApi(opts: AdminApiBenchOptions = {}): Promise<Re
     const quietBy = Date.now() + 90_000;
     let slateWaitMs = 0;
     const ts = Date.now();
-    while (childrenOf(h.pid).length > 0 && Date.now() < quietBy) await sleep(500);
+    while (childProcesses(h.pid).length > 0 && Date.now() < quietBy) await sleep(500);
     slateWaitMs = Date.now() - ts;
-    const busy = childrenOf(h.pid);
+    const busy = childProcesses(h.pid);
     if (busy.length > 0) log(`admin-api: the headend still runs ${busy.map((c) => c.comm).join(', ')} after 90 s; measuring anyway`);
     load = await startLoadClient(net, `http://${net.txAddress}:${API_PORT}`, from, o.rate, lifetimeS);
     const lc = load;
@@ -825,10 +805,6 @@ export async function benchAdminApi(opts: AdminApiBenchOptions = {}): Promise<Re
 
 /* ---- report ---------------------------------------------------------------- */
 
-function cell(v: unknown, w: number): string {
-  const s = v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v)) ? '—' : String(v);
-  return s.padStart(w);
-}
 
 /** Human-readable tables of a {@link benchAdminApi} result. */
 export function formatAdminApi(r: Record<string, unknown>): string {

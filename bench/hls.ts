@@ -89,6 +89,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRtpHeader, parseRtpHeader } from '../core/rtp/header.js';
 import { parseSegmentFileName } from '../headend/dataplane/hls.js';
+import { cell, pct } from './report.js';
 import { createBenchNet } from './netns.js';
 import {
   CPUS,
@@ -107,7 +108,7 @@ import {
   type BenchHeadend,
   type WindowMeasure,
 } from './pacing.js';
-import { lineWaiter, stopChild, tail } from './proc.js';
+import { childProcesses, lineWaiter, stopChild, tail } from './proc.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const PROBE_FILE = fileURLToPath(new URL('./hls-probe.js', import.meta.url));
@@ -758,12 +759,6 @@ async function loadMain(argv: string[]): Promise<void> {
 /* Orchestration                                                            */
 /* ======================================================================== */
 
-/** Nearest-rank percentile. */
-function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
 
 interface Dist {
   n: number;
@@ -785,20 +780,6 @@ function dist(xs: number[], digits = 2): Dist {
   };
 }
 
-/** Child processes of `pid` (slate encoders), from /proc. */
-function childrenOf(pid: number): string[] {
-  const out: string[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const s = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 interface ProbeEvents {
   closedUs: number;
@@ -1008,7 +989,7 @@ export async function benchHls(opts: HlsBenchOptions = {}): Promise<Record<strin
     });
     const h = headend;
     const quietBy = Date.now() + 60_000;
-    while (childrenOf(h.pid).length > 0 && Date.now() < quietBy) await sleep(500);
+    while (childProcesses(h.pid).length > 0 && Date.now() < quietBy) await sleep(500);
     await sleep(o.warmupS * 1000);
 
     // ---- the observer, in rx
@@ -1227,10 +1208,6 @@ export async function benchHls(opts: HlsBenchOptions = {}): Promise<Record<strin
 
 /* ---- report ---------------------------------------------------------------- */
 
-function cell(v: unknown, w: number): string {
-  const s = v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v)) ? '—' : String(v);
-  return s.padStart(w);
-}
 
 /** Human-readable tables of a {@link benchHls} result. */
 export function formatHls(r: Record<string, unknown>): string {

@@ -72,6 +72,7 @@ import type { ChannelSnapshot } from '../headend/dataplane/messages.js';
 import { PcrPacer } from '../headend/dataplane/pacer.js';
 import { FileLoopSource } from '../headend/dataplane/sources.js';
 import { findFfmpeg } from '../headend/dataplane/ffmpeg.js';
+import { cell } from './report.js';
 import { lineWaiter, stopChild, tail } from './proc.js';
 import { createBenchNet, type BenchNet } from './netns.js';
 
@@ -1215,10 +1216,6 @@ export async function benchPacing(opts: PacingBenchOptions = {}): Promise<Record
 
 /* ---- report ---------------------------------------------------------------- */
 
-function cell(v: unknown, w: number): string {
-  const s = v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v)) ? '—' : String(v);
-  return s.padStart(w);
-}
 
 /** Human-readable table of a {@link benchPacing} result. */
 export function formatPacing(r: Record<string, unknown>): string {

@@ -3,6 +3,7 @@
  * stream's tail for error reports, stop a child politely then firmly.
  */
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -60,4 +61,20 @@ export async function stopChild(child: ChildProcess, timeoutMs: number): Promise
   if (how) return `${how} after SIGTERM in ${Date.now() - t} ms`;
   child.kill('SIGKILL');
   return `${await Promise.race([exited, sleep(2000).then(() => 'did not exit')])} after SIGKILL (no exit ${timeoutMs} ms after SIGTERM)`;
+}
+
+/** Child processes of `pid` (e.g. the headend's ffmpeg slate encoders), from /proc. */
+export function childProcesses(pid: number): { pid: number; comm: string }[] {
+  const out: { pid: number; comm: string }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === pid) out.push({ pid: Number(d), comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')) });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
 }

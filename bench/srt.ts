@@ -124,6 +124,7 @@ import { TsInspector } from '../core/mpegts/inspector.js';
 import { TS_PACKET_SIZE, TS_SYNC_BYTE, tsPid } from '../core/mpegts/packet.js';
 import { createRtpHeader, parseRtpHeader } from '../core/rtp/header.js';
 import type { ChannelSnapshot } from '../headend/dataplane/messages.js';
+import { cell } from './report.js';
 import { lineWaiter, stopChild, tail } from './proc.js';
 import { createBenchNet, type BenchNet } from './netns.js';
 import { SRT_BARE_RX_PATH, type BareRxStats } from './srt-bare-rx.js';
@@ -1211,10 +1212,6 @@ export async function benchSrt(opts: SrtBenchOptions = {}): Promise<Record<strin
 
 /* ---- report ---------------------------------------------------------------- */
 
-function cell(v: unknown, w: number): string {
-  const s = v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v)) ? '—' : String(v);
-  return s.padStart(w);
-}
 
 /** Human-readable table of a {@link benchSrt} result. */
 export function formatSrt(r: Record<string, unknown>): string {

@@ -108,6 +108,7 @@ import {
   tsRandomAccessIndicator,
 } from '../core/mpegts/packet.js';
 import type { ChannelSnapshot, FccStatus } from '../headend/dataplane/messages.js';
+import { cell } from './report.js';
 import { lineWaiter, stopChild, tail } from './proc.js';
 import { BENCH_RX_ADDRESS, BENCH_TX_ADDRESS, createBenchNet, type BenchNet } from './netns.js';
 
@@ -1253,10 +1254,6 @@ export async function benchZap(opts: ZapBenchOptions = {}): Promise<Record<strin
 
 /* ---- report ---------------------------------------------------------------- */
 
-function cell(v: unknown, w: number): string {
-  const s = v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v)) ? '—' : v === Infinity ? '∞' : String(v);
-  return s.padStart(w);
-}
 
 /** Human-readable table of a {@link benchZap} result. */
 export function formatZap(r: Record<string, unknown>): string {
