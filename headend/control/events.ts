@@ -40,10 +40,7 @@ export class ChannelEvents {
       });
       return;
     }
-    const add = (kind: ChannelEventKind, message: string): void => {
-      prev.events.push({ atMs: nowMs, kind, message });
-      if (prev.events.length > this.perChannel) prev.events.splice(0, prev.events.length - this.perChannel);
-    };
+    const add = (kind: ChannelEventKind, message: string): void => this.push(prev, { atMs: nowMs, kind, message });
     if (s.switches > prev.switches && s.lastSwitch) {
       const w = s.lastSwitch;
       add('switch', `${w.from} → ${w.to}: ${w.reason}${w.atRandomAccess ? '' : ' (not at an I-frame)'}`);
@@ -61,6 +58,11 @@ export class ChannelEvents {
     prev.lastError = s.input.lastError;
   }
 
+  private push(seen: Seen, e: ChannelEvent): void {
+    seen.events.push(e);
+    if (seen.events.length > this.perChannel) seen.events.splice(0, seen.events.length - this.perChannel);
+  }
+
   /** Newest first. */
   list(number: number): ChannelEvent[] {
     return [...(this.seen.get(number)?.events ?? [])].reverse();
@@ -70,8 +72,7 @@ export class ChannelEvents {
   restarted(number: number, why: string, nowMs: number): void {
     const prev = this.seen.get(number);
     if (!prev) return;
-    prev.events.push({ atMs: nowMs, kind: 'restart', message: why });
-    if (prev.events.length > this.perChannel) prev.events.shift();
+    this.push(prev, { atMs: nowMs, kind: 'restart', message: why });
     // The next snapshot is the new pipeline's: compare with zeroes.
     prev.restarts = 0;
     prev.switches = 0;

@@ -132,13 +132,19 @@ export class HlsLibrary {
 
   /** The segment's path if the index lists it (nothing else on the disk is served). */
   segmentPath(number: number, name: string): { path: string; bytes: number } | null {
-    const seg = this.channels.get(number)?.segments.find((s) => s.uri === name);
-    return seg ? { path: join(this.o.dir, String(number), name), bytes: seg.bytes } : null;
-  }
-
-  stats(number: number): { segments: number; bytes: number; fromMs: number | null } {
-    const segs = this.channels.get(number)?.segments ?? [];
-    return { segments: segs.length, bytes: segs.reduce((a, s) => a + s.bytes, 0), fromMs: segs[0]?.startMs ?? null };
+    const segs = this.channels.get(number)?.segments;
+    const startMs = parseSegmentFileName(name)?.startMs;
+    if (!segs || startMs === undefined) return null;
+    // The index is in start order (a day of catch-up is 43 200 segments): binary search, not a scan per request.
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (segs[mid].startMs < startMs) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    const seg = segs[lo];
+    return seg && seg.uri === name ? { path: join(this.o.dir, String(number), name), bytes: seg.bytes } : null;
   }
 
   now(): number {
@@ -243,7 +249,7 @@ export function registerHls(app: FastifyInstance, lib: HlsLibrary): void {
     const cu = /^(?:index|archive)-(\d{1,12})-(\d{1,6})\.m3u8$/.exec(segment);
     if (cu) return sendRange(reply, number, Number(cu[1]) * 1000, (Number(cu[1]) + Number(cu[2])) * 1000);
     // Only names the index lists: no path is built from what the client sent otherwise.
-    const found = parseSegmentFileName(segment) ? lib.segmentPath(number, segment) : null;
+    const found = lib.segmentPath(number, segment);
     if (!found) return reply.code(404).send(notFound(`no segment ${JSON.stringify(segment)} for channel ${number} (it may have left the window)`));
     reply
       .header('content-type', 'video/mp2t')
