@@ -12,9 +12,9 @@
  *           point's bytes arrive (the worker has the closing I-frame's first
  *           packets in hand: the inspector decides on the IDR NAL unit, in
  *           the first packets of the access unit);
- *           `posted <µs> <n> <file>` — SegmentWriter's put() resolved: the
- *           file is written, renamed into place and the 'segment' message
- *           posted to the main thread;
+ *           `posted <µs> <n> <file>` — SegmentWriter's publish() resolved:
+ *           the tail is written, the file renamed into place and the
+ *           'segment' message posted to the main thread;
  *   main:   `indexed <µs> <n> <file>` — HlsLibrary.add returned: from now on
  *           GET /hls/<n>/index.m3u8 lists the segment.
  *
@@ -48,16 +48,16 @@ if (file) {
   } else {
     const proto = SegmentWriter.prototype as unknown as {
       write(number: number, s: Segment): void;
-      put(number: number, s: Segment): Promise<void>;
+      publish(number: number, tmp: string, s: Segment): Promise<void>;
     };
     const write = proto.write;
     proto.write = function (this: SegmentWriter, number: number, s: Segment): void {
-      line(`closed ${us()} ${number} ${segmentFileName(s)} ${s.bytes.length}`);
+      line(`closed ${us()} ${number} ${segmentFileName(s)} ${s.size}`);
       write.call(this, number, s);
     };
-    const put = proto.put;
-    proto.put = async function (this: SegmentWriter, number: number, s: Segment): Promise<void> {
-      await put.call(this, number, s);
+    const publish = proto.publish;
+    proto.publish = async function (this: SegmentWriter, number: number, tmp: string, s: Segment): Promise<void> {
+      await publish.call(this, number, tmp, s);
       line(`posted ${us()} ${number} ${segmentFileName(s)}`);
     };
   }

@@ -25,6 +25,14 @@
  * the receiver). Memory is bounded by `maxSegmentBytes`: a stream without a
  * random access point for that long loses the segment (counted) and waits
  * for the next one.
+ *
+ * Streaming (`onPartial`): a segment's bytes can be handed out while it
+ * grows, so that a writer puts them on disk as they come and has only the
+ * tail left to write when the segment closes (issue 6 benchmark: the
+ * segment is listed within milliseconds of its closing I-frame, instead of
+ * after a whole-segment write). The segmenter cannot know alone which bytes
+ * are final — a later cut may name a PAT it has already been given — so the
+ * caller says so with `settle(byte)`: no cut will come before `byte`.
  */
 import { TS_PACKET_SIZE } from '../mpegts/packet.js';
 import type { TsPacketSink } from '../mpegts/sink.js';
@@ -32,8 +40,14 @@ import type { TsPacketSink } from '../mpegts/sink.js';
 export interface Segment {
   /** 0, 1, 2 … per segmenter (the caller adds its own base). */
   index: number;
-  /** TS packets, starting at a random access point (or its PAT). Owned by the receiver. */
+  /**
+   * TS packets, starting at a random access point (or its PAT); with
+   * `onPartial`, only those not already given to it (the segment's tail).
+   * Owned by the receiver.
+   */
   bytes: Buffer;
+  /** The whole segment's length in bytes (what `bytes` and the parts before it add up to). */
+  size: number;
   /** Wall clock of the first packet (ms since the epoch), as given to cutAt. */
   startMs: number;
   durationMs: number;
@@ -49,6 +63,16 @@ export interface SegmenterOptions {
   /** A segment longer than this (no random access point) is dropped. Default 32 MiB. */
   maxSegmentBytes?: number;
   onSegment(segment: Segment): void;
+  /**
+   * Streaming: the segment being built (index `index`) goes on with `bytes`
+   * (owned by the receiver), given once at least `partialBytes` of it are
+   * settled. Its end comes with onSegment, or onAbandon.
+   */
+  onPartial?(index: number, bytes: Buffer): void;
+  /** Streaming: the segment being built (index `index`) will never be finished (no random access point for too long): forget its parts. */
+  onAbandon?(index: number): void;
+  /** Streaming: hand out settled bytes once this many have gathered. Default 64 KiB. */
+  partialBytes?: number;
 }
 
 const PTS_WRAP = 2 ** 33;
@@ -64,7 +88,7 @@ interface Cut {
 }
 
 export class HlsSegmenter implements TsPacketSink {
-  readonly counters = { segments: 0, cuts: 0, droppedOversize: 0, droppedBeforeFirstCut: 0, discontinuities: 0 };
+  readonly counters = { segments: 0, cuts: 0, droppedOversize: 0, droppedBeforeFirstCut: 0, discontinuities: 0, lateCuts: 0 };
   private buf: Buffer;
   private len = 0;
   /** Stream byte position of buf[0]; -1 until the first cut (bytes before it are not kept). */
@@ -77,11 +101,42 @@ export class HlsSegmenter implements TsPacketSink {
   private nextDiscontinuity = false;
   private readonly targetMs: number;
   private readonly maxBytes: number;
+  private readonly partialBytes: number;
+  /** Stream bytes known not to be moved into a later segment (`settle`). */
+  private settled = 0;
+  /** Bytes of the current segment already given to onPartial (buf[0] is the byte after them). */
+  private given = 0;
 
   constructor(private readonly o: SegmenterOptions) {
     this.targetMs = o.targetDurationMs ?? 2000;
     this.maxBytes = o.maxSegmentBytes ?? 32 * 1024 * 1024;
+    this.partialBytes = o.partialBytes ?? 64 * 1024;
     this.buf = Buffer.alloc(256 * 1024);
+  }
+
+  /**
+   * No cut will name a byte before stream byte `byte`: what the current
+   * segment holds up to there is final, and (streaming) may be handed out.
+   */
+  settle(byte: number): void {
+    if (byte > this.settled) this.settled = byte;
+    this.giveSettled(this.partialBytes);
+  }
+
+  /** Streaming: the current segment's settled bytes to onPartial, when at least `min` of them. */
+  private giveSettled(min: number): void {
+    if (!this.o.onPartial || !this.current || this.startByte < 0) return;
+    // buf[0] is stream byte startByte + given; never past a pending cut (its bytes belong to the next segment).
+    const upTo = Math.min(this.settled, this.fed, this.pending.length > 0 ? this.pending[0].byte : Infinity);
+    const n = upTo - (this.startByte + this.given);
+    if (n < min || n <= 0) return;
+    const n188 = n - (n % TS_PACKET_SIZE);
+    if (n188 <= 0) return;
+    const part = Buffer.from(this.buf.subarray(0, n188));
+    this.buf.copy(this.buf, 0, n188, this.len);
+    this.len -= n188;
+    this.given += n188;
+    this.o.onPartial(this.index, part);
   }
 
   /**
@@ -92,6 +147,11 @@ export class HlsSegmenter implements TsPacketSink {
   cutAt(byte: number, pts90k: number, wallMs: number): void {
     const last = this.pending.length > 0 ? this.pending[this.pending.length - 1].byte : this.current?.byte ?? -1;
     if (byte <= last || byte % TS_PACKET_SIZE !== 0) return;
+    // Before bytes already handed out as final (a caller's `settle` was wrong): not a cut.
+    if (this.startByte >= 0 && byte < this.startByte + this.given) {
+      this.counters.lateCuts++;
+      return;
+    }
     // Before the segment is long enough (by PTS, the stream's own clock): not a cut, the next I-frame will do.
     const ref = this.pending.length > 0 ? this.pending[this.pending.length - 1] : this.current;
     if (ref && !this.ptsJump(ref.pts90k, pts90k) && ((pts90k - ref.pts90k + PTS_WRAP) % PTS_WRAP) / 90 < this.targetMs) return;
@@ -106,10 +166,12 @@ export class HlsSegmenter implements TsPacketSink {
 
   writePackets(src: Buffer, off: number, count: number): void {
     const n = count * TS_PACKET_SIZE;
-    if (this.startByte >= 0 && this.len + n > this.maxBytes) {
+    if (this.startByte >= 0 && this.given + this.len + n > this.maxBytes) {
       // No random access point for too long: drop the segment, wait for the next one.
       this.counters.droppedOversize++;
+      if (this.given > 0) this.o.onAbandon?.(this.index);
       this.startByte = -1;
+      this.given = 0;
       this.current = null;
       this.nextDiscontinuity = true;
     }
@@ -132,6 +194,7 @@ export class HlsSegmenter implements TsPacketSink {
     this.appendRaw(src, off, n);
     this.fed += n;
     this.apply();
+    this.giveSettled(this.partialBytes);
   }
 
   /** The first cut whose byte is still held starts the first segment; earlier bytes go. */
@@ -163,9 +226,11 @@ export class HlsSegmenter implements TsPacketSink {
   private apply(): void {
     while (this.pending.length > 0 && this.current && this.startByte >= 0 && this.pending[0].byte <= this.fed) {
       const cut = this.pending.shift()!;
-      const at = cut.byte - this.startByte;
-      if (at <= 0) continue;
+      const at = cut.byte - this.startByte - this.given;
+      if (at + this.given <= 0) continue;
+      const size = at + this.given;
       const bytes = Buffer.from(this.buf.subarray(0, at));
+      this.given = 0;
       // What follows the cut starts the next segment.
       this.buf.copy(this.buf, 0, at, this.len);
       this.len -= at;
@@ -182,7 +247,7 @@ export class HlsSegmenter implements TsPacketSink {
       this.counters.segments++;
       this.counters.cuts++;
       this.current = cut;
-      this.o.onSegment({ index: this.index++, bytes, startMs: prev.wallMs, durationMs, startPts90k: prev.pts90k, discontinuity });
+      this.o.onSegment({ index: this.index++, bytes, size, startMs: prev.wallMs, durationMs, startPts90k: prev.pts90k, discontinuity });
     }
   }
 

@@ -618,6 +618,17 @@ export class TsInspector implements TsPacketSink, PsiSectionSink {
     }
   }
 
+  /**
+   * The earliest stream byte a later randomAccess callback can give as its
+   * `auStartByteIndex`: the start of the video access unit still being
+   * scanned (it may yet prove to be a random access point), else the next
+   * byte. What came before it will never start an access unit that is
+   * reported later (the HLS segmenter's `settle`).
+   */
+  get undecidedFrom(): number {
+    return this.auState !== AuState.IDLE && this.nal.result === NalScanResult.MORE ? this.auStartByte : this.counters.bytes;
+  }
+
   private pesError(): void {
     this.counters.pesErrors++;
     this.auState = AuState.IDLE;

@@ -187,7 +187,13 @@ export class ChannelPipeline {
         self.runPacerByte[r] = pacer.bytesWritten;
         inspector.writePackets(buf, off, count);
         pacer.writePackets(buf, off, count, self.now());
-        self.hls?.writePackets(buf, off, count);
+        if (self.hls) {
+          self.hls.writePackets(buf, off, count);
+          // No later cut can come before the last PAT or the access unit the inspector has not decided on
+          // (onRandomAccess starts a segment at one of them); the output remux repeats the PAT, so little is held back.
+          const from = inspector.undecidedFrom;
+          self.hls.settle(inspector.lastPatByte >= 0 ? Math.min(from, inspector.lastPatByte) : from);
+        }
         if (self.pendingCacheBytes.length > 0) {
           for (const b of self.pendingCacheBytes) pacer.markRandomAccess(b);
           self.pendingCacheBytes.length = 0;
@@ -566,6 +572,7 @@ export class ChannelPipeline {
   }
 
   async stop(): Promise<void> {
+    this.hls?.close();
     await Promise.all([...this.inputs, ...(this.slate ? [this.slate] : [])].map((r) => r.stop()));
     this.connected = false;
     await new Promise<void>((resolve) => this.sock.close(() => resolve()));

@@ -14,7 +14,8 @@
  * files): `<startMs>_<durationMs>[_d].ts` in `<dir>/<channel number>/`,
  * `_d` marking a discontinuity before the segment.
  */
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
 import { HlsSegmenter, type Segment } from '../../core/hls/segmenter.js';
 import type { TsPacketSink } from '../../core/mpegts/sink.js';
@@ -38,11 +39,26 @@ export function parseSegmentFileName(name: string): { startMs: number; durationM
   return m ? { startMs: Number(m[1]), durationMs: Number(m[2]), discontinuity: m[3] !== undefined } : null;
 }
 
+/** A segment being written as it grows (the segmenter's parts), under a temporary name. */
+interface OpenSegment {
+  index: number;
+  tmp: string;
+  /** Set by the first write step; used only by later steps of the same channel's chain. */
+  fh: FileHandle | null;
+  /** Over the queue bound or a write failed: the segment is not published; its file goes. */
+  dropped: boolean;
+}
+
 export class SegmentWriter {
   readonly counters = { written: 0, bytes: 0, dropped: 0, errors: 0, queuedBytes: 0 };
   private readonly made = new Set<string>();
   /** Per channel, the last write: a channel's segments are written and announced in order (a larger one finishing later must not overtake). */
   private readonly chains = new Map<number, Promise<void>>();
+  /** Per channel, the segment whose parts are being written. */
+  private readonly open = new Map<number, OpenSegment>();
+  /** Temporary names unique to this writer (a channel may move between workers). */
+  private readonly tag = `${process.pid}-${threadId}`;
+  private tmpSeq = 0;
 
   constructor(
     private readonly o: {
@@ -54,43 +70,146 @@ export class SegmentWriter {
     },
   ) {}
 
-  write(number: number, s: Segment): void {
-    if (this.counters.queuedBytes + s.bytes.length > this.o.maxQueuedBytes) {
-      this.counters.dropped++;
-      this.o.log('warn', `HLS: channel ${number}: segment dropped, the disk is behind (${this.counters.queuedBytes} bytes waiting)`);
-      return;
+  /**
+   * Part of channel `number`'s segment `index`, written at once to its
+   * temporary file (so that closing the segment leaves only its tail to
+   * write: the segment is listed milliseconds after its closing I-frame).
+   */
+  part(number: number, index: number, bytes: Buffer): void {
+    let seg = this.open.get(number);
+    if (seg && seg.index !== index) {
+      this.abandon(number);
+      seg = undefined;
     }
-    this.counters.queuedBytes += s.bytes.length;
-    const next = (this.chains.get(number) ?? Promise.resolve())
-      .then(() => this.put(number, s))
-      .finally(() => {
-        this.counters.queuedBytes -= s.bytes.length;
-        if (this.chains.get(number) === next) this.chains.delete(number);
-      });
-    this.chains.set(number, next);
+    if (!seg) {
+      const s: OpenSegment = { index, tmp: join(this.o.dir, String(number), `.${this.tag}-${this.tmpSeq++}.tmp`), fh: null, dropped: false };
+      seg = s;
+      this.open.set(number, s);
+      this.enqueue(number, 0, async () => {
+        await this.mkdirOnce(number);
+        s.fh = await open(s.tmp, 'w');
+      }, s);
+    }
+    if (seg.dropped) return;
+    if (!this.room(number, bytes.length)) return this.drop(number, seg);
+    const s = seg;
+    this.enqueue(number, bytes.length, async () => {
+      await s.fh!.write(bytes);
+    }, s);
   }
 
-  private async put(number: number, s: Segment): Promise<void> {
-    const dir = join(this.o.dir, String(number));
-    const name = segmentFileName(s);
-    const tmp = join(dir, `.${name}.tmp`);
-    try {
-      if (!this.made.has(dir)) {
-        await mkdir(dir, { recursive: true });
-        this.made.add(dir);
-      }
-      await writeFile(tmp, s.bytes);
-      await rename(tmp, join(dir, name));
-    } catch (err) {
-      this.counters.errors++;
-      this.made.delete(dir);
-      await unlink(tmp).catch(() => {});
-      this.o.log('warn', `HLS: channel ${number}: cannot write ${join(dir, name)}: ${(err as Error).message}`);
+  /** Resolves once everything queued so far is on disk (or dropped). */
+  async drain(): Promise<void> {
+    while (this.chains.size > 0) await Promise.all([...this.chains.values()]);
+  }
+
+  /** Channel `number`'s segment being built will not be finished: its temporary file goes. */
+  abandon(number: number): void {
+    const seg = this.open.get(number);
+    if (!seg) return;
+    this.open.delete(number);
+    this.discard(number, seg);
+  }
+
+  /** A whole segment (or, after parts, its tail): published under its final name once on disk. */
+  write(number: number, s: Segment): void {
+    const seg = this.open.get(number);
+    if (seg && seg.index === s.index) {
+      this.open.delete(number);
+      if (seg.dropped) return;
+      if (!this.room(number, s.bytes.length)) return this.drop(number, seg);
+      this.enqueue(number, s.bytes.length, async () => {
+        const fh = seg.fh!;
+        seg.fh = null;
+        try {
+          await fh.write(s.bytes);
+        } finally {
+          await fh.close();
+        }
+        await this.publish(number, seg.tmp, s);
+      }, seg);
       return;
     }
+    if (seg) this.abandon(number);
+    if (!this.room(number, s.bytes.length)) return;
+    const tmp = join(this.o.dir, String(number), `.${this.tag}-${this.tmpSeq++}.tmp`);
+    const whole: OpenSegment = { index: s.index, tmp, fh: null, dropped: false };
+    this.enqueue(number, s.bytes.length, async () => {
+      await this.mkdirOnce(number);
+      await writeFile(tmp, s.bytes);
+      await this.publish(number, tmp, s);
+    }, whole);
+  }
+
+  private async publish(number: number, tmp: string, s: Segment): Promise<void> {
+    const name = segmentFileName(s);
+    await rename(tmp, join(this.o.dir, String(number), name));
     this.counters.written++;
-    this.counters.bytes += s.bytes.length;
-    this.o.onWritten({ number, file: name, startMs: s.startMs, durationMs: s.durationMs, bytes: s.bytes.length, discontinuity: s.discontinuity });
+    this.counters.bytes += s.size;
+    this.o.onWritten({ number, file: name, startMs: s.startMs, durationMs: s.durationMs, bytes: s.size, discontinuity: s.discontinuity });
+  }
+
+  /** Whether `bytes` more fit in the queue; if not, counted and told. */
+  private room(number: number, bytes: number): boolean {
+    if (this.counters.queuedBytes + bytes <= this.o.maxQueuedBytes) return true;
+    this.counters.dropped++;
+    this.o.log('warn', `HLS: channel ${number}: segment dropped, the disk is behind (${this.counters.queuedBytes} bytes waiting)`);
+    return false;
+  }
+
+  private drop(number: number, seg: OpenSegment): void {
+    seg.dropped = true;
+    this.discard(number, seg);
+  }
+
+  /** Closes and removes a segment's temporary file, after whatever is queued for it. */
+  private discard(number: number, seg: OpenSegment): void {
+    seg.dropped = true;
+    this.enqueue(number, 0, async () => {
+      const fh = seg.fh;
+      seg.fh = null;
+      await fh?.close().catch(() => {});
+      await unlink(seg.tmp).catch(() => {});
+    }, null);
+  }
+
+  private async mkdirOnce(number: number): Promise<void> {
+    const dir = join(this.o.dir, String(number));
+    if (this.made.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.made.add(dir);
+  }
+
+  /**
+   * Runs `step` after channel `number`'s earlier steps, `bytes` counted as
+   * queued meanwhile. A step of a segment that was dropped is skipped (no
+   * disk work for it); a failing step drops its segment (counted, told, its
+   * file removed). `seg` null: a step that always runs (the clean-up).
+   */
+  private enqueue(number: number, bytes: number, step: () => Promise<void>, seg: OpenSegment | null): void {
+    this.counters.queuedBytes += bytes;
+    const run = async (): Promise<void> => {
+      if (seg?.dropped) return;
+      try {
+        await step();
+      } catch (err) {
+        this.counters.errors++;
+        this.made.delete(join(this.o.dir, String(number)));
+        this.o.log('warn', `HLS: channel ${number}: cannot write ${seg?.tmp ?? 'a segment'}: ${(err as Error).message}`);
+        if (seg) {
+          seg.dropped = true;
+          const fh = seg.fh;
+          seg.fh = null;
+          await fh?.close().catch(() => {});
+          await unlink(seg.tmp).catch(() => {});
+        }
+      }
+    };
+    const next = (this.chains.get(number) ?? Promise.resolve()).then(run).finally(() => {
+      this.counters.queuedBytes -= bytes;
+      if (this.chains.get(number) === next) this.chains.delete(number);
+    });
+    this.chains.set(number, next);
   }
 }
 
@@ -98,8 +217,18 @@ export class SegmentWriter {
 export class ChannelHls implements TsPacketSink {
   private readonly segmenter: HlsSegmenter;
 
-  constructor(number: number, segmentMs: number, writer: SegmentWriter) {
-    this.segmenter = new HlsSegmenter({ targetDurationMs: segmentMs, onSegment: (s) => writer.write(number, s) });
+  constructor(
+    private readonly number: number,
+    segmentMs: number,
+    private readonly writer: SegmentWriter,
+  ) {
+    this.segmenter = new HlsSegmenter({
+      targetDurationMs: segmentMs,
+      onSegment: (s) => writer.write(number, s),
+      // Written as they come: at the cut only the tail is left to write (issue 6: availability delay).
+      onPartial: (index, bytes) => writer.part(number, index, bytes),
+      onAbandon: () => writer.abandon(number),
+    });
     // The channel (re)starts: its first segment follows whatever was recorded before.
     this.segmenter.discontinuity();
   }
@@ -110,6 +239,16 @@ export class ChannelHls implements TsPacketSink {
 
   writePackets(buf: Buffer, off: number, count: number): void {
     this.segmenter.writePackets(buf, off, count);
+  }
+
+  /** No random access point will be reported before output byte `byte` (what was written before it is final). */
+  settle(byte: number): void {
+    this.segmenter.settle(byte);
+  }
+
+  /** The channel stops: the segment it was building is not finished, and its file goes. */
+  close(): void {
+    this.writer.abandon(this.number);
   }
 
   /** A random access point at output byte `byte` (the inspector's), PTS `pts90k`, on the air at `wallMs`. */

@@ -20,9 +20,24 @@ import { FIXTURES, readFixture } from '../../../fixtures/ts-fixtures.js';
 const execFileP = promisify(execFile);
 
 /** Inspector and segmenter fed alike, cut where the headend's channel cuts its GOP cache: the PAT before the I-frame. */
-function segment(ts: Buffer, o: { targetDurationMs?: number; maxSegmentBytes?: number; runPackets?: number; ptsOffset?: (byte: number) => number } = {}) {
+function segment(ts: Buffer, o: { targetDurationMs?: number; maxSegmentBytes?: number; runPackets?: number; ptsOffset?: (byte: number) => number; partialBytes?: number } = {}) {
   const segments: Segment[] = [];
-  const seg = new HlsSegmenter({ targetDurationMs: o.targetDurationMs ?? 2000, maxSegmentBytes: o.maxSegmentBytes, onSegment: (s) => segments.push(s) });
+  /** Streaming (partialBytes given): each segment's parts, in order, then its tail. */
+  const parts = new Map<number, Buffer[]>();
+  const abandoned: number[] = [];
+  const streaming = o.partialBytes !== undefined;
+  const seg = new HlsSegmenter({
+    targetDurationMs: o.targetDurationMs ?? 2000,
+    maxSegmentBytes: o.maxSegmentBytes,
+    onSegment: (s) => segments.push(s),
+    ...(streaming
+      ? {
+          partialBytes: o.partialBytes,
+          onPartial: (i: number, b: Buffer) => parts.set(i, [...(parts.get(i) ?? []), b]),
+          onAbandon: (i: number) => abandoned.push(i),
+        }
+      : {}),
+  });
   const ins: TsInspector = new TsInspector({
     listener: {
       randomAccess(_b, _o, pts90k, auStart) {
@@ -39,8 +54,10 @@ function segment(ts: Buffer, o: { targetDurationMs?: number; maxSegmentBytes?: n
     const n = Math.min(run, ts.length - off) / TS_PACKET_SIZE;
     ins.writePackets(ts, off, n);
     seg.writePackets(ts, off, n);
+    // What the headend's channel says after each run: no cut before the PAT or the access unit still open.
+    if (streaming) seg.settle(Math.min(ins.undecidedFrom, ins.lastPatByte >= 0 ? ins.lastPatByte : ins.undecidedFrom));
   }
-  return { segments, seg };
+  return { segments, seg, parts, abandoned };
 }
 
 const pidAt = (b: Buffer, k: number): number => ((b[k * TS_PACKET_SIZE + 1] & 0x1f) << 8) | b[k * TS_PACKET_SIZE + 2];
@@ -107,4 +124,53 @@ t.test('bounded: no I-frame for longer than maxSegmentBytes drops the segment an
   const { segments, seg } = segment(ts, { targetDurationMs: 500, maxSegmentBytes: 64 * 1024 });
   t.ok(seg.counters.droppedOversize > 0, `dropped ${seg.counters.droppedOversize} (a 1 s GOP is larger than 64 KiB)`);
   t.ok(segments.every((s) => s.bytes.length <= 64 * 1024), 'nothing larger than the bound came out');
+});
+
+for (const runPackets of [1, 7, 50]) {
+  t.test(`streaming (runs of ${runPackets} packets): the parts and the tail are the segments a whole-segment cut makes, byte for byte`, async (t) => {
+    for (const name of FIXTURES) {
+      const ts = readFixture(name);
+      const whole = segment(ts, { runPackets }).segments;
+      const { segments, parts, seg } = segment(ts, { runPackets, partialBytes: 16 * 1024 });
+      t.equal(segments.length, whole.length, `${name}: as many segments`);
+      for (const [i, s] of segments.entries()) {
+        const p = parts.get(s.index) ?? [];
+        t.ok(p.length >= 2, `${name} segment ${i}: handed out in ${p.length} parts before its end`);
+        t.ok(p.every((b) => b.length % TS_PACKET_SIZE === 0 && b.length >= 16 * 1024), 'each part whole packets, at least partialBytes');
+        const joined = Buffer.concat([...p, s.bytes]);
+        t.ok(joined.equals(whole[i].bytes), `${name} segment ${i}: parts + tail = the segment (${joined.length} bytes)`);
+        t.equal(s.size, whole[i].bytes.length, 'size is the whole segment');
+        t.ok(s.bytes.length < 16 * 1024 + 64 * TS_PACKET_SIZE, `only a small tail is left at the cut (${s.bytes.length} bytes)`);
+        t.equal(s.durationMs, whole[i].durationMs);
+        t.equal(s.startMs, whole[i].startMs);
+      }
+      t.equal(seg.counters.lateCuts, 0, 'no cut came before settled bytes');
+    }
+  });
+}
+
+t.test('streaming: a cut before bytes already handed out is refused and counted, never corrupts a segment', async (t) => {
+  const ts = readFixture(FIXTURES[0]);
+  const got: Segment[] = [];
+  const parts: Buffer[] = [];
+  const seg = new HlsSegmenter({ targetDurationMs: 500, partialBytes: 188, onSegment: (s) => got.push(s), onPartial: (_i, b) => parts.push(b) });
+  seg.cutAt(0, 0, 0);
+  seg.writePackets(ts, 0, 100);
+  seg.settle(100 * TS_PACKET_SIZE);
+  t.equal(Buffer.concat(parts).length, 100 * TS_PACKET_SIZE, 'all settled bytes handed out');
+  seg.cutAt(50 * TS_PACKET_SIZE, 90_000, 1000);
+  t.equal(seg.counters.lateCuts, 1, 'a cut inside handed-out bytes: refused');
+  t.equal(got.length, 0, 'no segment made of it');
+  seg.cutAt(120 * TS_PACKET_SIZE, 90_000, 1000);
+  seg.writePackets(ts, 100 * TS_PACKET_SIZE, 30);
+  t.equal(got.length, 1, 'the next cut closes the segment');
+  t.equal(got[0].size, 120 * TS_PACKET_SIZE);
+  t.ok(Buffer.concat([...parts, got[0].bytes]).subarray(0, 120 * TS_PACKET_SIZE).equals(ts.subarray(0, 120 * TS_PACKET_SIZE)), 'parts + tail are the stream');
+});
+
+t.test('streaming: a segment too long is abandoned (its parts must be forgotten)', async (t) => {
+  const ts = readFixture(FIXTURES[0]);
+  const { abandoned, seg } = segment(ts, { maxSegmentBytes: 64 * 1024, partialBytes: 8 * 1024 });
+  t.ok(seg.counters.droppedOversize > 0);
+  t.ok(abandoned.length > 0, `onAbandon told for ${abandoned.length} segments`);
 });

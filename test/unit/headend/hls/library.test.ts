@@ -5,7 +5,7 @@
  * channel's segments in order and drops (counted) when the disk is behind.
  */
 import t from 'tap';
-import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -89,13 +89,54 @@ t.test('the writer: a channel\'s segments announced in order; a full queue drops
   const w = new SegmentWriter({ dir: d, maxQueuedBytes: 3 * 1024 * 1024, onWritten: (s) => written.push(s), log: () => {} });
   // A large segment first, then small ones: without ordering the small ones would finish first.
   const sizes = [2 * 1024 * 1024, 188, 188];
-  sizes.forEach((n, i) => w.write(3, { index: i, bytes: Buffer.alloc(n, 0x47), startMs: 1000 + i * 2000, durationMs: 2000, startPts90k: i * 180_000, discontinuity: false }));
-  w.write(3, { index: 9, bytes: Buffer.alloc(2 * 1024 * 1024), startMs: 99_000, durationMs: 2000, startPts90k: 0, discontinuity: false });
+  sizes.forEach((n, i) => w.write(3, { index: i, bytes: Buffer.alloc(n, 0x47), size: n, startMs: 1000 + i * 2000, durationMs: 2000, startPts90k: i * 180_000, discontinuity: false }));
+  w.write(3, { index: 9, bytes: Buffer.alloc(2 * 1024 * 1024), size: 2 * 1024 * 1024, startMs: 99_000, durationMs: 2000, startPts90k: 0, discontinuity: false });
   t.equal(w.counters.dropped, 1, 'the segment that does not fit the queue is dropped');
   for (let i = 0; i < 100 && written.length < 3; i++) await sleep(20);
   t.same(written.map((s) => s.startMs), [1000, 3000, 5000], 'announced in the order they were cut');
   t.equal(w.counters.queuedBytes, 0);
   t.same((await readdir(join(d, '3'))).sort(), written.map((s) => s.file).sort(), 'every announced segment is on disk, under its final name');
+});
+
+t.test('the writer, streaming: parts go to a hidden file as they come, the tail closes it under its final name; abandoned or dropped segments leave nothing', async (t) => {
+  const d = await dir(t);
+  const written: WrittenSegment[] = [];
+  const w = new SegmentWriter({ dir: d, maxQueuedBytes: 1024 * 1024, onWritten: (s) => written.push(s), log: () => {} });
+  const settle = (): Promise<void> => w.drain();
+  const bytes = Buffer.alloc(188 * 300);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251;
+  w.part(5, 0, bytes.subarray(0, 188 * 100));
+  w.part(5, 0, bytes.subarray(188 * 100, 188 * 250));
+  await settle();
+  const during = await readdir(join(d, '5'));
+  t.equal(during.length, 1, 'one file while the segment grows');
+  t.match(during[0], /^\..*\.tmp$/, 'hidden and temporary: never listed, removed by a restart');
+  t.equal(parseSegmentFileName(during[0]), null);
+  w.write(5, { index: 0, bytes: bytes.subarray(188 * 250), size: bytes.length, startMs: 7000, durationMs: 2000, startPts90k: 0, discontinuity: false });
+  await settle();
+  t.equal(written.length, 1);
+  t.equal(written[0].bytes, bytes.length, 'announced with the whole size');
+  t.same(await readdir(join(d, '5')), [written[0].file], 'published under its final name, nothing else left');
+  t.ok((await readFile(join(d, '5', written[0].file))).equals(bytes), 'parts then tail: the segment, byte for byte');
+
+  // A channel that stops mid-segment: the temporary file goes.
+  w.part(5, 1, bytes.subarray(0, 188 * 10));
+  await settle();
+  w.abandon(5);
+  await settle();
+  t.same(await readdir(join(d, '5')), [written[0].file], 'abandoned: its temporary file removed');
+
+  // A part that does not fit the queue drops the whole segment: no file, no announcement, even when its tail comes.
+  const big = new SegmentWriter({ dir: d, maxQueuedBytes: 188 * 20, onWritten: (s) => written.push(s), log: () => {} });
+  big.part(6, 0, bytes.subarray(0, 188 * 15));
+  big.part(6, 0, bytes.subarray(0, 188 * 15));
+  t.equal(big.counters.dropped, 1, 'counted once');
+  big.part(6, 0, bytes.subarray(0, 188));
+  big.write(6, { index: 0, bytes: bytes.subarray(0, 188), size: 188 * 31, startMs: 9000, durationMs: 2000, startPts90k: 0, discontinuity: false });
+  await big.drain();
+  t.equal(written.length, 1, 'the dropped segment is never announced');
+  t.same(await readdir(join(d, '6')).catch(() => []), [], 'and leaves no file');
+  t.equal(big.counters.dropped, 1, 'still one drop');
 });
 
 t.test('catch-up ranges: VOD when over, EVENT while airing, 404 with the reason outside the recording, 400 for nonsense', async (t) => {
