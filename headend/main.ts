@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { ConfigError, type ChannelConfig, type LineupConfig } from '../core/lineup/config.js';
-import { channelSdp, lineupM3u, channelUrl } from '../core/lineup/playlist.js';
+import { channelByKey, channelSdp, lineupM3u, channelUrl } from '../core/lineup/playlist.js';
 import { lineupDocument } from '../core/lineup/api.js';
 import { loadLineupFile, resolveStbNetworks } from './config/load.js';
 import { buildApi } from './control/api.js';
@@ -453,8 +453,8 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     log: (level, message) => log[level](message),
   });
   if (hls) {
-    registerHls(api, hls);
-    log.info(`HLS: every channel at /hls/<number>/index.m3u8 (${headend.hls.segmentS} s segments, ${headend.hls.windowS} s window) in ${hlsDir}`);
+    registerHls(api, hls, (key) => channelByKey(cfg.channels, key)?.number ?? null);
+    log.info(`HLS: every channel at /hls/<number or name>/index.m3u8 (${headend.hls.segmentS} s segments, ${headend.hls.windowS} s window) in ${hlsDir}`);
   }
   // The admin UI's page and files (public: the data comes from the API behind the login).
   registerAdminUi(api, { log: (level, message) => log[level](message) });

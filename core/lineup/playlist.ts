@@ -77,3 +77,31 @@ export function lineupM3u(
   }
   return out.join('\n') + '\n';
 }
+
+/**
+ * A channel's name as it appears in a URL (issue 6 §3: `/hls/<channel>/…`
+ * takes the number or this): lowercase ASCII letters and digits joined by
+ * single dashes, accents folded ("Télé Zürich 1" → "tele-zurich-1").
+ */
+export function channelSlug(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64);
+}
+
+/**
+ * The channel a URL names: its number, or the slug of its name (the first
+ * channel by number when two names share a slug). Null when none does.
+ */
+export function channelByKey(channels: readonly ChannelConfig[], key: string): ChannelConfig | null {
+  if (/^\d{1,4}$/.test(key)) return channels.find((c) => c.number === Number(key)) ?? null;
+  const slug = key.toLowerCase();
+  if (!/^[a-z0-9-]{1,64}$/.test(slug)) return null;
+  let best: ChannelConfig | null = null;
+  for (const c of channels) if (channelSlug(c.name) === slug && (best === null || c.number < best.number)) best = c;
+  return best;
+}

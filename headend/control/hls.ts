@@ -14,11 +14,11 @@
  * VOD. Segments are public, as the multicast is: any player on the hotel
  * network may fetch them.
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { livePlaylist, rangePlaylist, type IndexedSegment } from '../../core/hls/playlist.js';
+import { sendFile } from './files.js';
 import { parseSegmentFileName, type WrittenSegment } from '../dataplane/hls.js';
 
 interface ChannelIndex {
@@ -213,11 +213,16 @@ export class HlsLibrary {
   }
 }
 
-const CHANNEL_PARAM = { type: 'object', required: ['number'], properties: { number: { type: 'integer', minimum: 1, maximum: 9999 } } } as const;
+const CHANNEL_PARAM = { type: 'object', required: ['channel'], properties: { channel: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
 
-/** `GET /hls/:number/index.m3u8` and `GET /hls/:number/:segment`. */
-export function registerHls(app: FastifyInstance, lib: HlsLibrary): void {
+/**
+ * `GET /hls/:channel/index.m3u8` and `GET /hls/:channel/:segment`, where
+ * `:channel` is the channel's number or the slug of its name (issue 6 §3);
+ * `resolve` turns it into a number with the lineup of the moment.
+ */
+export function registerHls(app: FastifyInstance, lib: HlsLibrary, resolve: (channel: string) => number | null = (c) => (/^\d{1,4}$/.test(c) ? Number(c) : null)): void {
   const notFound = (message: string) => ({ statusCode: 404, code: 'ROOMCAST_ERR_NOT_FOUND', error: 'Not Found', message });
+  const noChannel = (channel: string) => notFound(`there is no channel ${JSON.stringify(channel)} (give its number or the slug of its name)`);
 
   const sendRange = (reply: FastifyReply, number: number, fromMs: number, toMs: number): FastifyReply => {
     const r = lib.range(number, fromMs, toMs);
@@ -226,8 +231,10 @@ export function registerHls(app: FastifyInstance, lib: HlsLibrary): void {
     return reply.type('application/vnd.apple.mpegurl').header('cache-control', r.text.includes('#EXT-X-ENDLIST') ? 'max-age=60' : 'max-age=1').send(r.text);
   };
 
-  app.get('/hls/:number/index.m3u8', { schema: { params: CHANNEL_PARAM, querystring: { type: 'object', additionalProperties: false, properties: { start: { type: 'string', maxLength: 40 }, end: { type: 'string', maxLength: 40 } } } } }, async (req, reply) => {
-    const { number } = req.params as { number: number };
+  app.get('/hls/:channel/index.m3u8', { schema: { params: CHANNEL_PARAM, querystring: { type: 'object', additionalProperties: false, properties: { start: { type: 'string', maxLength: 40 }, end: { type: 'string', maxLength: 40 } } } } }, async (req, reply) => {
+    const { channel } = req.params as { channel: string };
+    const number = resolve(channel);
+    if (number === null) return reply.code(404).send(noChannel(channel));
     const q = req.query as { start?: string; end?: string };
     if (q.start !== undefined || q.end !== undefined) {
       // ?start=&end= in ISO 8601 (an end left out: until now, start-over).
@@ -242,8 +249,10 @@ export function registerHls(app: FastifyInstance, lib: HlsLibrary): void {
     return reply.type('application/vnd.apple.mpegurl').header('cache-control', 'max-age=1').send(text);
   });
 
-  app.get('/hls/:number/:segment', { schema: { params: { ...CHANNEL_PARAM, required: ['number', 'segment'], properties: { ...CHANNEL_PARAM.properties, segment: { type: 'string', maxLength: 64 } } } } }, async (req, reply) => {
-    const { number, segment } = req.params as { number: number; segment: string };
+  app.get('/hls/:channel/:segment', { schema: { params: { ...CHANNEL_PARAM, required: ['channel', 'segment'], properties: { ...CHANNEL_PARAM.properties, segment: { type: 'string', maxLength: 64 } } } } }, async (req, reply) => {
+    const { channel, segment } = req.params as { channel: string; segment: string };
+    const number = resolve(channel);
+    if (number === null) return reply.code(404).send(noChannel(channel));
     // Catch-up by time, the Flussonic convention IPTV clients build (Kodi IPTV Simple, TiviMate):
     // index-<from>-<duration>.m3u8 and archive-<from>-<duration>.m3u8, Unix seconds.
     const cu = /^(?:index|archive)-(\d{1,12})-(\d{1,6})\.m3u8$/.exec(segment);
@@ -251,33 +260,6 @@ export function registerHls(app: FastifyInstance, lib: HlsLibrary): void {
     // Only names the index lists: no path is built from what the client sent otherwise.
     const found = lib.segmentPath(number, segment);
     if (!found) return reply.code(404).send(notFound(`no segment ${JSON.stringify(segment)} for channel ${number} (it may have left the window)`));
-    reply
-      .header('content-type', 'video/mp2t')
-      // A segment never changes once published: any cache may keep it.
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .header('accept-ranges', 'bytes');
-    const range = req.headers.range;
-    if (range !== undefined) {
-      const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-      let start = m && m[1] !== '' ? Number(m[1]) : NaN;
-      let end = m && m[2] !== '' ? Number(m[2]) : found.bytes - 1;
-      if (m && m[1] === '' && m[2] !== '') {
-        // bytes=-N: the last N bytes (RFC 9110 §14.1.2).
-        start = Math.max(0, found.bytes - Number(m[2]));
-        end = found.bytes - 1;
-      }
-      end = Math.min(end, found.bytes - 1);
-      // A range we do not serve (several ranges, another unit): the whole segment (RFC 9110 §14.2 lets a server ignore Range).
-      if (!m) return reply.header('content-length', String(found.bytes)).send(createReadStream(found.path));
-      if (!Number.isFinite(start) || start > end || start >= found.bytes) {
-        return reply.code(416).header('content-range', `bytes */${found.bytes}`).send();
-      }
-      return reply
-        .code(206)
-        .header('content-range', `bytes ${start}-${end}/${found.bytes}`)
-        .header('content-length', String(end - start + 1))
-        .send(createReadStream(found.path, { start, end }));
-    }
-    return reply.header('content-length', String(found.bytes)).send(createReadStream(found.path));
+    return sendFile(req, reply, found, 'video/mp2t');
   });
 }

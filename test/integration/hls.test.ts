@@ -28,7 +28,7 @@ channels:
     multicast: { group: 239.255.215.1, port: 5000 }
     source: { type: file, path: ${JSON.stringify(join(FIXTURES, 'h264-aac-1s-gop.ts'))} }
   - number: 2
-    name: H265
+    name: Télé H265
     multicast: { group: 239.255.215.2, port: 5000 }
     source: { type: file, path: ${JSON.stringify(join(FIXTURES, 'h265-aac-1s-gop.ts'))} }
 `;
@@ -111,7 +111,14 @@ t.test('live HLS: playlists, segments, playback, retention, restart', { timeout:
   }
   const none = await httpRequest(`${base}/hls/7/index.m3u8`);
   t.equal(none.status, 404);
-  t.match(JSON.parse(none.body).message, /channel 7 has no HLS segments/);
+  t.match(JSON.parse(none.body).message, /there is no channel "7"/);
+
+  // A channel by the slug of its name ("Télé H265"), as well as by number.
+  const bySlug = await httpRequest(`${base}/hls/tele-h265/index.m3u8`);
+  t.equal(bySlug.status, 200, '/hls/tele-h265/index.m3u8 is channel 2');
+  const slugList = HLS.parse(bySlug.body) as HLS.types.MediaPlaylist;
+  t.equal((await httpRequest(`${base}/hls/tele-h265/${slugList.segments[0].uri}`)).status, 200, 'and its segments');
+  t.equal((await httpRequest(`${base}/hls/tele-h264/index.m3u8`)).status, 404, 'a slug no channel has: 404');
 
   // Catch-up by time: a past range is a VOD playlist that ffmpeg plays for the range's length (± one segment).
   const live1 = await playlist(1);

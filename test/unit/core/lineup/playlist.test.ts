@@ -1,6 +1,6 @@
 import t from 'tap';
 import { validateLineup } from '../../../../core/lineup/config.js';
-import { channelSdp, lineupM3u } from '../../../../core/lineup/playlist.js';
+import { channelByKey, channelSdp, channelSlug, lineupM3u } from '../../../../core/lineup/playlist.js';
 
 const cfg = validateLineup({
   headend: { interface: '10.20.0.1', ttl: 4 },
@@ -62,4 +62,22 @@ t.test('M3U: catch-up attributes (Kodi IPTV Simple / TiviMate) for channels with
   const m3u = lineupM3u(cfg.channels, () => null, (n) => (n === 12 ? { days: 2, source: 'http://10.20.0.1:8080/hls/12/index-{utc}-{duration}.m3u8' } : null));
   t.match(m3u, /tvg-chno="12" [^\n]*catchup="default" catchup-days="2" catchup-source="http:\/\/10\.20\.0\.1:8080\/hls\/12\/index-\{utc\}-\{duration\}\.m3u8"/);
   t.equal(m3u.match(/catchup=/g)?.length, 1, 'only channel 12 offers catch-up');
+});
+
+t.test('channel slugs: accents folded, punctuation to single dashes; a URL key is a number or a slug', async (t) => {
+  t.equal(channelSlug('Télé Zürich 1'), 'tele-zurich-1');
+  t.equal(channelSlug('  BBC One (HD) / London '), 'bbc-one-hd-london');
+  t.equal(channelSlug('日本'), '', 'no ASCII letters: no slug');
+  const chs = validateLineup({
+    channels: [
+      { number: 3, name: 'News 24', multicast: { group: '239.255.1.3', port: 5000 }, source: { type: 'file', path: '/a.ts' } },
+      { number: 2, name: 'news-24', multicast: { group: '239.255.1.2', port: 5000 }, source: { type: 'file', path: '/a.ts' } },
+    ],
+  }).channels;
+  t.equal(channelByKey(chs, '3')?.number, 3);
+  t.equal(channelByKey(chs, 'news-24')?.number, 2, 'two names with one slug: the lower number');
+  t.equal(channelByKey(chs, 'NEWS-24')?.number, 2, 'case does not matter');
+  t.equal(channelByKey(chs, '7'), null);
+  t.equal(channelByKey(chs, '../etc'), null);
+  t.equal(channelByKey(chs, ''), null);
 });
