@@ -18,6 +18,7 @@ import { discoverHeadend } from './discovery.js';
 import { OutputFanout, type OutputWriter } from './output/fanout.js';
 import { openRemote } from './remote.js';
 import { Tuner, type ZapRecord } from './tuner/tuner.js';
+import { UnicastError, UnicastPlayback, type UnicastStatus } from './unicast.js';
 
 export type ZapTarget = number | 'up' | 'down' | 'last';
 
@@ -54,6 +55,9 @@ export class Agent {
   private udpOut: dgram.Socket | null = null;
   private stopped = false;
   private zapWaiters: ((z: ZapRecord) => void)[] = [];
+  /** Catch-up or VOD playing instead of a live channel (issue 6 §6), and the live channel it replaced. */
+  private unicast: UnicastPlayback | null = null;
+  private liveBefore: number | null = null;
   private lastReportErrorLogAt = 0;
 
   constructor(
@@ -175,7 +179,8 @@ export class Agent {
   resolve(target: ZapTarget): LineupChannel {
     const list = this.channels();
     if (list.length === 0) throw new ZapError('no lineup yet (the headend has not been reached)', 503);
-    const cur = this.tuner.channel?.number ?? null;
+    // During catch-up or VOD, up/down/last count from the live channel it replaced.
+    const cur = this.tuner.channel?.number ?? (this.unicast ? this.liveBefore : null);
     if (typeof target === 'number') {
       const ch = list.find((c) => c.number === target);
       if (!ch) throw new ZapError(`channel ${target} is not in the lineup (${list.map((c) => c.number).join(', ')})`, 404);
@@ -195,8 +200,112 @@ export class Agent {
   async zap(target: ZapTarget): Promise<LineupChannel> {
     const t0 = performance.now();
     const ch = this.resolve(target);
+    // Back to live: catch-up or VOD stops (the multicast takes over the same output).
+    this.stopUnicast();
     await this.tuneTo(ch, t0);
     return ch;
+  }
+
+  /**
+   * Catch-up on channel `number` (issue 6 §6): `what` is a time — "18:00"
+   * (the latest past 18:00, local time), an ISO 8601 date-time, Unix
+   * seconds — or a programme: "programme:<id>" (its start, Unix seconds, as
+   * /api/epg gives it) or words of its title (the latest programme of the
+   * channel, started within the catch-up window, whose title has them).
+   * From a time: that moment up to now, growing (start-over); from a
+   * programme: the programme. Played into the player's output; `zap` goes
+   * back to live.
+   */
+  async catchup(number: number, what: string): Promise<UnicastStatus> {
+    const ch = this.channels().find((c) => c.number === number);
+    if (!ch) throw new ZapError(`channel ${number} is not in the lineup`, 404);
+    const base = this.requireHeadend();
+    const at = parseCatchupTime(what, Date.now());
+    if (at !== null) {
+      if (at > Date.now()) throw new ZapError(`${what} is in the future: catch-up plays what has been on the air`, 400);
+      const url = new URL(`hls/${number}/index.m3u8?start=${encodeURIComponent(new Date(at).toISOString())}`, base).href;
+      return this.playUnicast(url, `channel ${number} from ${new Date(at).toISOString()}`);
+    }
+    const programme = await this.findProgramme(base, number, what);
+    const url = new URL(`api/epg/${number}/${programme.id}/play`, base).href;
+    return this.playUnicast(url, `channel ${number}: ${programme.title} (${programme.start})`);
+  }
+
+  /** A VOD asset of the headend's library, by its id (as in /vod/<id>/index.m3u8). */
+  async vod(asset: string): Promise<UnicastStatus> {
+    if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(asset)) throw new ZapError(`${JSON.stringify(asset)} is not an asset id (lowercase letters, digits and dashes)`, 400);
+    const base = this.requireHeadend();
+    return this.playUnicast(new URL(`vod/${asset}/index.m3u8`, base).href, `vod ${asset}`);
+  }
+
+  private requireHeadend(): string {
+    if (!this.headendUrl) throw new ZapError('the headend has not been found yet', 503);
+    return this.headendUrl;
+  }
+
+  /** The latest programme of channel `number` that started in the last 30 days and matches `what`. */
+  private async findProgramme(base: string, number: number, what: string): Promise<{ id: number; title: string; start: string }> {
+    const now = Date.now();
+    const byId = /^programme:(\d{1,12})$/.exec(what);
+    const from = byId ? Number(byId[1]) * 1000 : now - 30 * 86_400_000;
+    const to = byId ? Number(byId[1]) * 1000 + 1000 : now;
+    const url = new URL(`api/epg/${number}?from=${encodeURIComponent(new Date(from).toISOString())}&to=${encodeURIComponent(new Date(to).toISOString())}`, base);
+    let body: { programmes?: { id: number; title: string; start: string }[]; message?: string };
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS * 2) });
+      body = (await res.json()) as typeof body;
+      if (!res.ok) throw new ZapError(`the guide of channel ${number}: ${body.message ?? `HTTP ${res.status}`}`, res.status === 404 ? 404 : 502);
+    } catch (err) {
+      if (err instanceof ZapError) throw err;
+      throw new ZapError(`cannot read the guide from ${base}: ${(err as Error).message}`, 502);
+    }
+    const list = (body.programmes ?? []).filter((p) => Date.parse(p.start) <= now);
+    if (byId) {
+      const p = list.find((x) => x.id === Number(byId[1]));
+      if (!p) throw new ZapError(`channel ${number} has no programme ${byId[1]} in its guide`, 404);
+      return p;
+    }
+    const words = what.toLowerCase().split(/\s+/).filter(Boolean);
+    const found = list.filter((p) => words.every((w) => p.title.toLowerCase().includes(w))).sort((a, b) => Date.parse(b.start) - Date.parse(a.start));
+    if (found.length === 0) throw new ZapError(`no programme on channel ${number} in the last 30 days has ${JSON.stringify(what)} in its title`, 404);
+    return found[0];
+  }
+
+  /** Leaves the live channel and plays `url` into the output; an error leaves the live channel as it was. */
+  private async playUnicast(url: string, label: string): Promise<UnicastStatus> {
+    const p = new UnicastPlayback({
+      url,
+      label,
+      out: {
+        start: (psi) => this.outputs.start(psi),
+        writePackets: (buf, off, count) => this.outputs.writePackets(buf, off, count),
+        discontinuity: () => this.outputs.discontinuity(),
+      },
+      gate: this.cfg.gate,
+      log: (level, m) => this.log[level](m),
+      onEnd: () => undefined,
+    });
+    try {
+      // The playlist first: a time outside the archive or an unknown asset is an error before the picture goes.
+      await p.load();
+    } catch (err) {
+      if (err instanceof UnicastError) throw new ZapError(err.message, err.statusCode);
+      throw err;
+    }
+    const live = this.tuner.channel?.number ?? (this.unicast ? this.liveBefore : null);
+    this.stopUnicast();
+    // Leave the multicast group: the kernel sends the IGMP leave, the switch stops the channel to this port.
+    this.tuner.stop();
+    this.liveBefore = live;
+    this.unicast = p;
+    p.play();
+    return p.status();
+  }
+
+  private stopUnicast(): void {
+    if (!this.unicast) return;
+    this.unicast.stop();
+    this.unicast = null;
   }
 
   /** Resolves with the zap record once the player got its first byte, or null after `timeoutMs`. */
@@ -243,6 +352,8 @@ export class Agent {
       channels: this.lineup?.channels.length ?? 0,
       channel: this.tuner.channel?.number ?? null,
       previous: this.previous,
+      mode: this.unicast ? 'unicast' : 'live',
+      unicast: this.unicast?.status() ?? null,
       lastZap: this.tuner.lastZap,
       recentZaps: this.recent,
       zaps: { count: t.zaps, viaBurst: t.viaBurst, viaGate: t.viaGate, fccTimeouts: t.fccTimeouts, fccRefused: t.fccRefused },
@@ -373,11 +484,38 @@ export class Agent {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.remote?.close();
+    this.stopUnicast();
     this.tuner.stop();
     this.outputs.closeAll();
     this.udpOut = null;
     await this.api?.close();
   }
+}
+
+/**
+ * A catch-up time as a guest or integrator types it, in ms since the epoch,
+ * or null when `what` is not a time (then it names a programme):
+ * "18:00" / "18:00:30" (the latest such local time not after `now`), an ISO
+ * 8601 date-time ("2026-12-02T18:00:00Z", "2026-12-02 18:00"), or Unix
+ * seconds (nine digits or more).
+ */
+export function parseCatchupTime(what: string, now: number): number | null {
+  const s = what.trim();
+  const hm = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(s);
+  if (hm) {
+    const [h, m, sec] = [Number(hm[1]), Number(hm[2]), Number(hm[3] ?? 0)];
+    if (h > 23 || m > 59 || sec > 59) return null;
+    const d = new Date(now);
+    d.setHours(h, m, sec, 0);
+    if (d.getTime() > now) d.setDate(d.getDate() - 1);
+    return d.getTime();
+  }
+  if (/^\d{9,12}$/.test(s)) return Number(s) * 1000;
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(s)) {
+    const t = Date.parse(s.replace(' ', 'T'));
+    return Number.isFinite(t) ? t : null;
+  }
+  return null;
 }
 
 export class ZapError extends Error {

@@ -5,7 +5,9 @@
  *
  *   GET  /api/status          what is tuned, the last zaps, counters
  *   GET  /api/channels        the lineup (number, name, group)
- *   POST /api/zap             {"channel": 5 | "up" | "down" | "last", "wait": true?}
+ *   POST /api/zap             {"channel": 5 | "up" | "down" | "last", "wait": true?}  (back to live from catch-up/VOD)
+ *   POST /api/catchup         {"channel": 5, "at": "18:00" | ISO 8601 | Unix seconds | "programme:<id>" | title words}
+ *   POST /api/vod             {"asset": "<id>"}
  *   GET  /stream.ts           the current channel, following zaps (mpv, VLC, ffplay, GStreamer)
  *   GET  /channel/<n>.ts      zap to n, then the same stream
  *
@@ -43,6 +45,31 @@ export function buildControlApi(agent: Agent): FastifyInstance {
     const zap = wait ? await agent.waitForStart(5000) : agent.tuner.lastZap;
     return { channel: ch.number, name: ch.name, zap };
   });
+
+  // Catch-up and VOD play into the same output as live (stb-agent/unicast.ts).
+  app.post(
+    '/api/catchup',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['channel', 'at'],
+          properties: { channel: { type: 'integer', minimum: 1, maximum: 9999 }, at: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+      },
+    },
+    async (req) => {
+      const { channel, at } = req.body as { channel: number; at: string };
+      return { playing: await agent.catchup(channel, at) };
+    },
+  );
+
+  app.post(
+    '/api/vod',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['asset'], properties: { asset: { type: 'string', minLength: 1, maxLength: 64 } } } } },
+    async (req) => ({ playing: await agent.vod((req.body as { asset: string }).asset) }),
+  );
 
   const stream = (reply: FastifyReply, label: string): void => {
     reply.hijack();

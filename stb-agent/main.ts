@@ -6,18 +6,26 @@
  *   roomcast-stb zap <number|up|down|last>  zap the running agent, print the time to the first byte
  *   roomcast-stb status                     what the running agent is doing
  *   roomcast-stb channels                   the lineup as the agent has it
+ *   roomcast-stb catchup <n> <time|programme>  play channel n from a past time or a programme
+ *   roomcast-stb vod <asset>                play a film of the headend's library
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/lineup/config.js';
 import { createLogger, isLogLevel } from '../headend/log.js';
 import { Agent } from './agent.js';
 import { DEFAULT_CONTROL_PORT, loadStbConfig, validateStbConfig } from './config.js';
+import type { UnicastStatus } from './unicast.js';
 
 const USAGE = `Usage:
   roomcast-stb [run] [options]            run the agent
   roomcast-stb zap <number|up|down|last>  zap the running agent
   roomcast-stb status                     the running agent's state
   roomcast-stb channels                   the lineup
+  roomcast-stb catchup <n> <time|programme>
+                                          channel n from a time (18:00, 2026-12-02T18:00Z, Unix
+                                          seconds) or a programme (words of its title, programme:<id>);
+                                          zap goes back to live
+  roomcast-stb vod <asset>                a film of the headend's VOD library, by its id
 
 Options for run:
   --config FILE        configuration (default /etc/roomcast/stb.yaml; every key documented there)
@@ -30,7 +38,7 @@ Options for run:
   --no-gate            pass everything from the join (diagnostics; players see half GOPs)
   --state-file FILE    where the last channel is kept ('' for none)
   --log-level LEVEL    debug | info | warn | error (default info)
-Options for zap/status/channels:
+Options for zap/status/channels/catchup/vod:
   --control-port PORT  the running agent's port (default ${DEFAULT_CONTROL_PORT})
 `;
 
@@ -148,6 +156,27 @@ async function client(cmd: string, args: string[], port: number): Promise<number
         process.stdout.write(
           `channel ${r.channel} ${r.name}: ${z && z.firstByteMs !== null ? `first byte to the player after ${z.firstByteMs} ms via ${z.viaBurst ? 'FCC burst' : `multicast${z.fallback ? ` (${z.fallback})` : ''}`}` : 'tuned; no picture yet'}\n`,
         );
+        return 0;
+      }
+      case 'catchup': {
+        const n = args[0];
+        const what = args.slice(1).join(' ');
+        if (n === undefined || !/^\d{1,4}$/.test(n) || what === '') {
+          process.stderr.write(`catchup: give a channel number and a time (18:00, an ISO date-time, Unix seconds) or a programme (words of its title, programme:<id>)\n`);
+          return 2;
+        }
+        const r = (await call('api/catchup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: Number(n), at: what }) })) as { playing: UnicastStatus };
+        process.stdout.write(`playing ${r.playing.label}: ${r.playing.durationS} s so far (${r.playing.playlistType === 'EVENT' ? 'still on the air: it grows' : 'complete'}); zap to go back to live\n`);
+        return 0;
+      }
+      case 'vod': {
+        const asset = args[0];
+        if (asset === undefined) {
+          process.stderr.write(`vod: give an asset id (as in /vod/<id>/index.m3u8 on the headend)\n`);
+          return 2;
+        }
+        const r = (await call('api/vod', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ asset }) })) as { playing: UnicastStatus };
+        process.stdout.write(`playing ${r.playing.label}: ${r.playing.durationS} s; zap to go back to live\n`);
         return 0;
       }
       case 'status':
