@@ -11,6 +11,7 @@ import { benchHls, formatHls } from './hls.js';
 import { benchPacing, formatPacing } from './pacing.js';
 import { benchSrt, formatSrt } from './srt.js';
 import { benchTsInspect } from './ts-inspect.js';
+import { benchXmltv, formatXmltv } from './xmltv.js';
 import { benchZap, formatZap } from './zap.js';
 
 function formatTsInspect(r: Record<string, unknown>): string {
@@ -41,6 +42,7 @@ const zap = await attempt('zap', () => benchZap());
 const srt = await attempt('srt', () => benchSrt());
 const adminApi = await attempt('admin-api', () => benchAdminApi());
 const hls = await attempt('hls', () => benchHls());
+const xmltv = await attempt('xmltv', () => benchXmltv());
 
 console.log(tsInspect.error ? `ts-inspect: not run: ${String(tsInspect.error)}` : formatTsInspect(tsInspect));
 console.log('');
@@ -54,5 +56,7 @@ console.log(adminApi.error ? `admin-api: not run: ${String(adminApi.error)}` : f
 console.log('');
 console.log(hls.error ? `hls: not run: ${String(hls.error)}` : formatHls(hls));
 console.log('');
-console.log(JSON.stringify({ tsInspect, pacing, zap, srt, adminApi, hls }));
+console.log(xmltv.error ? `xmltv: not run: ${String(xmltv.error)}` : formatXmltv(xmltv));
+console.log('');
+console.log(JSON.stringify({ tsInspect, pacing, zap, srt, adminApi, hls, xmltv }));
 process.exitCode = 0;

@@ -22,6 +22,7 @@ import { MIGRATIONS, type Migration } from './migrations/index.js';
 import { createSessionRepository, type SessionRepository } from './sessions.js';
 import { createStbRepository, type StbRepository } from './stbs.js';
 import { createLogoRepository, type LogoRepository } from './logos.js';
+import { createEpgRepository, type EpgRepository } from './epg.js';
 import { createUserRepository, type LoginPolicy, type ScryptParams, type UserRepository } from './users.js';
 
 export interface StoreOptions {
@@ -63,6 +64,8 @@ export interface Store {
   readonly channels: ChannelRepository;
   /** Channel logos (follow renumbering; carried over by an import to the same number). */
   readonly logos: LogoRepository;
+  /** The programme guide, imported from XMLTV (issue 6 §4). */
+  readonly epg: EpgRepository;
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
   readonly audit: AuditRepository;
@@ -137,6 +140,7 @@ export function openStore(file: string, opts: StoreOptions = {}): Store {
     db,
     channels: createChannelRepository(db, now),
     logos: createLogoRepository(db, now),
+    epg: createEpgRepository(db, now),
     users: createUserRepository(db, now, { scrypt: opts.scrypt, loginPolicy: opts.loginPolicy }),
     sessions: createSessionRepository(db, now, { ttlMs: opts.sessionTtlMs, perUser: opts.sessionsPerUser }),
     audit: createAuditRepository(db, now, { maxRows: opts.auditMaxRows }),

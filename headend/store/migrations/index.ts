@@ -5,6 +5,7 @@
  */
 import { sql as initial } from './001-initial.js';
 import { sql as logos } from './002-logos.js';
+import { sql as epg } from './003-epg.js';
 
 export interface Migration {
   /** 1, 2, 3 …: the user_version the database has once this migration is applied. */
@@ -17,6 +18,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: '001-initial', sql: initial },
   { version: 2, name: '002-logos', sql: logos },
+  { version: 3, name: '003-epg', sql: epg },
 ]);
 
 /** The schema version this code writes and understands. */

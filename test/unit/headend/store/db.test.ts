@@ -22,8 +22,8 @@ t.test('creates the schema in a new file: WAL, synchronous=NORMAL, foreign keys 
     .prepare<[], { name: string }>(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`)
     .all()
     .map((r) => r.name);
-  t.strictSame(tables, ['audit', 'channels', 'counters', 'inputs', 'logos', 'sessions', 'stb_history', 'stbs', 'users']);
-  t.match(logs, [/001-initial \(version 0 → 1\)/, /002-logos \(version 1 → 2\)/]);
+  t.strictSame(tables, ['audit', 'channels', 'counters', 'epg_channels', 'epg_current', 'epg_garbage', 'epg_import', 'epg_programmes', 'epg_settings', 'inputs', 'logos', 'sessions', 'stb_history', 'stbs', 'users']);
+  t.match(logs, [/001-initial \(version 0 → 1\)/, /002-logos \(version 1 → 2\)/, /003-epg \(version 2 → 3\)/]);
   t.ok(store.channels.isEmpty());
 });
 
