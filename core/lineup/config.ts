@@ -174,6 +174,19 @@ export interface HeadendConfig {
   tls: { cert: string; key: string } | null;
   fcc: FccConfig;
   hls: HlsConfig;
+  vod: VodConfig;
+}
+
+/**
+ * The VOD library (issue 6 §5): films dropped in `<dir>/inbox/` or uploaded
+ * in the admin UI are packaged as HLS and served at `/vod/<asset>/index.m3u8`.
+ */
+export interface VodConfig {
+  enabled: boolean;
+  /** The library's folder (inbox/ and assets/ in it), relative to the data directory unless absolute. */
+  dir: string;
+  /** Largest upload through the admin UI, MiB (8 GiB: a two-hour 1080p film). Files copied into the inbox have no cap. */
+  maxUploadMB: number;
 }
 
 /**
@@ -427,8 +440,9 @@ function describe(v: unknown): string {
   return String(v);
 }
 
-const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'healthIntervalS', 'httpPort', 'fleetKey', 'metricsNetworks', 'tls', 'fcc', 'hls'] as const;
+const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'healthIntervalS', 'httpPort', 'fleetKey', 'metricsNetworks', 'tls', 'fcc', 'hls', 'vod'] as const;
 const HLS_KEYS = ['enabled', 'segmentS', 'windowS', 'dir', 'maxDiskMB'] as const;
+const VOD_KEYS = ['enabled', 'dir', 'maxUploadMB'] as const;
 const TLS_KEYS = ['cert', 'key'] as const;
 const FCC_KEYS = [
   'enabled', 'port', 'stbSubnets', 'burstMultiple', 'burstMaxMbps', 'maxBytesPerRequest', 'clientMaxMbps', 'totalMaxMbps', 'cacheMaxBytes',
@@ -469,6 +483,19 @@ function checkHeadend(c: Checker, raw: unknown, maxWorkers: number): HeadendConf
     tls: checkTls(c, o.tls),
     fcc: checkFcc(c, o.fcc),
     hls: checkHls(c, o.hls),
+    vod: checkVod(c, o.vod),
+  };
+}
+
+function checkVod(c: Checker, raw: unknown): VodConfig {
+  const path = 'headend.vod';
+  const o = raw === undefined || raw === null ? {} : c.obj(raw, path) ?? {};
+  c.keys(o, path, VOD_KEYS);
+  return {
+    enabled: c.bool(o, 'enabled', path, false),
+    dir: c.str(o, 'dir', path, 'vod') ?? 'vod',
+    // 1 MiB to 1 TiB: the cap is a guard against a runaway upload filling the disk, not a quota.
+    maxUploadMB: c.int(o, 'maxUploadMB', path, 1, 1024 * 1024, 8192) ?? 8192,
   };
 }
 

@@ -53,7 +53,7 @@ t.test('lists every problem with its path, not just the first', async (t) => {
     'channels[1].source.url: is required',
     'channels[2].source.type: "hdmi" is not one of ffmpeg, udp, rtp, file, srt',
     'channels[3].multicast: 239.1.1.2:5000 is already used by channels[2]',
-    'headend.colour: unknown key (allowed here: interface, ttl, workers, pacingDelayMs, healthIntervalS, httpPort, fleetKey, metricsNetworks, tls, fcc, hls)',
+    'headend.colour: unknown key (allowed here: interface, ttl, workers, pacingDelayMs, healthIntervalS, httpPort, fleetKey, metricsNetworks, tls, fcc, hls, vod)',
     'headend.interface: 10.0.0.300 is not an IPv4 address',
   ].sort());
 });
@@ -142,6 +142,21 @@ t.test('headend.hls: defaults, ranges, and a window of at least three segments',
   t.match(problems({ headend: { hls: { segmentS: 6, windowS: 12 } }, channels: [] }), [/headend\.hls\.windowS: 12 s is less than three segments of 6 s/]);
   t.match(problems({ headend: { hls: { segmentS: 0.1 } }, channels: [] }), [/headend\.hls\.segmentS/]);
   t.match(problems({ headend: { hls: { size: 1 } }, channels: [] }), [/headend\.hls\.size: unknown key/]);
+});
+
+t.test('headend.vod: off by default, dir "vod" (under the data directory), uploads up to 8 GiB; every wrong value named', async (t) => {
+  t.same(validateLineup({ channels: [] }).headend.vod, { enabled: false, dir: 'vod', maxUploadMB: 8192 });
+  t.same(validateLineup({ headend: { vod: { enabled: true, dir: '/srv/films', maxUploadMB: 20_000 } }, channels: [] }).headend.vod, { enabled: true, dir: '/srv/films', maxUploadMB: 20_000 });
+  t.same(validateLineup({ headend: { vod: null }, channels: [] }).headend.vod, { enabled: false, dir: 'vod', maxUploadMB: 8192 }, 'an empty `vod:` is the defaults');
+  t.ok(Object.isFrozen(validateLineup({ channels: [] }).headend.vod));
+  t.match(problems({ headend: { vod: { enabled: 'yes', dir: '', maxUploadMB: 0, quota: 1 } }, channels: [] }).sort(), [
+    /^headend\.vod\.dir: must be a non-empty string, got ""$/,
+    /^headend\.vod\.enabled: must be true or false, got "yes"$/,
+    /^headend\.vod\.maxUploadMB: 0 is not an integer from 1 to 1048576$/,
+    /^headend\.vod\.quota: unknown key \(allowed here: enabled, dir, maxUploadMB\)$/,
+  ]);
+  t.match(problems({ headend: { vod: { maxUploadMB: 1.5 } }, channels: [] }), [/^headend\.vod\.maxUploadMB: 1\.5 is not an integer/]);
+  t.match(problems({ headend: { vod: true }, channels: [] }), [/^headend\.vod: must be a mapping, got true$/]);
 });
 
 t.test('channels[].catchupDays: 0 by default, 0 to 30; headend.hls.maxDiskMB', async (t) => {
