@@ -25,6 +25,9 @@ import { ChannelEvents } from './control/events.js';
 import { Thumbnails } from './control/thumbnail.js';
 import { registerAdminUi } from './control/ui.js';
 import { HlsLibrary, registerHls } from './control/hls.js';
+import { EpgRefresher, registerEpg } from './control/epg.js';
+import { registerVod } from './control/vod.js';
+import { VodLibrary } from './vod/library.js';
 import { SlateMaker, type SlateFormat } from './slate.js';
 import { createLogger, isLogLevel, type Logger } from './log.js';
 import { ffmpegMuxrateBps, findFfmpeg } from './dataplane/ffmpeg.js';
@@ -436,8 +439,30 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     ...(o.https ? { https: o.https } : {}),
     log: (level, message) => log[level](message),
   });
+  // The VOD library (issue 6 §5): films dropped in <vod dir>/inbox or uploaded, packaged to HLS.
+  let vod: VodLibrary | null = null;
+  if (headend.vod.enabled) {
+    const vodDir = resolve(dataDir, headend.vod.dir);
+    vod = new VodLibrary({ dir: vodDir, maxUploadBytes: headend.vod.maxUploadMB * 1024 * 1024, log: (level, m) => log[level](m) });
+    try {
+      await vod.start();
+      log.info(`VOD: library in ${vodDir} (drop films in ${join(vodDir, 'inbox')}), served at /vod/<asset>/index.m3u8`);
+    } catch (err) {
+      log.error(`VOD: cannot use ${vodDir}: ${(err as Error).message}`);
+      vod = null;
+    }
+  }
+  // The programme guide: its feed refreshed on a schedule, served publicly like the lineup (control/epg.ts).
+  const epgRefresher = new EpgRefresher({
+    epg: o.store.epg,
+    lineupIds: () => cfg.channels.filter((c) => c.tvgId !== null).map((c) => c.tvgId!),
+    log: (level, message) => log[level](message),
+  });
+  epgRefresher.start();
   await registerAdminApi(api, {
     store: o.store,
+    epgRefresher,
+    ...(vod ? { vod, vodMaxUploadBytes: headend.vod.maxUploadMB * 1024 * 1024 } : {}),
     headend,
     status: () => [...latest.values()].sort((a, b) => a.number - b.number),
     onLineupChange: (all, changed) => void applyLineup(all, changed),
@@ -456,6 +481,13 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
     registerHls(api, hls, (key) => channelByKey(cfg.channels, key)?.number ?? null);
     log.info(`HLS: every channel at /hls/<number or name>/index.m3u8 (${headend.hls.segmentS} s segments, ${headend.hls.windowS} s window) in ${hlsDir}`);
   }
+  if (vod) registerVod(api, vod);
+  registerEpg(api, {
+    epg: o.store.epg,
+    lineup: () => cfg.channels,
+    hls,
+    logoUrls: () => new Map([...o.store.logos.list()].map(([n, at]) => [n, `${apiUrl}logos/${n}?v=${at}`])),
+  });
   // The admin UI's page and files (public: the data comes from the API behind the login).
   registerAdminUi(api, { log: (level, message) => log[level](message) });
   try {
@@ -511,6 +543,8 @@ async function run(cfg: LineupConfig, dataDir: string, log: Logger, o: { httpPor
       log.info(`${sig}: stopping ${channels.length} channels`);
       clearInterval(statusTimer);
       hls?.close();
+      epgRefresher.close();
+      void vod?.close();
       clearInterval(healthTimer);
       void mdns?.close();
       void api.close();

@@ -46,6 +46,9 @@ import type { Store } from '../store/db.js';
 import type { StoredChannel } from '../store/channels.js';
 import { ChannelVersionConflictError, StoreError, StoreErrorCode } from '../store/errors.js';
 import { LOGO_MAX_BYTES, logoMediaType } from '../store/logos.js';
+import { epgAdminRoutes, type EpgRefresher } from './epg.js';
+import { vodAdminRoutes } from './vod.js';
+import type { VodLibrary } from '../vod/library.js';
 import { DEFAULT_LOGIN_POLICY, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, Role, type LoginPolicy, type LoginResult, type UserRecord } from '../store/users.js';
 import {
   AdminError,
@@ -55,6 +58,7 @@ import {
   clearSessionCookie,
   requireFleetKey,
   requireRole,
+  responses,
   sessionEntry,
   sessionSetCookie,
   type AuthOptions,
@@ -104,6 +108,11 @@ export interface AdminApiOptions {
   statusIntervalMs?: number;
   /** Status streams open at once; more get 503. Default 50. */
   maxStatusStreams?: number;
+  /** The programme guide's feed refresher: with it, the EPG admin routes (control/epg.ts). */
+  epgRefresher?: EpgRefresher;
+  /** The VOD library (headend.vod): with it, its admin routes (control/vod.ts), uploads up to `vodMaxUploadBytes`. */
+  vod?: VodLibrary;
+  vodMaxUploadBytes?: number;
 }
 
 /** What the caller applies to routes outside the plugin (api.ts's). */
@@ -155,25 +164,6 @@ function ipv4String(v: number): string {
 // ---------------------------------------------------------------------------
 // Schemas
 
-const problemSchema = { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } as const;
-const errorSchema = {
-  type: 'object',
-  required: ['statusCode', 'code', 'error', 'message'],
-  properties: {
-    statusCode: { type: 'integer' },
-    code: { type: 'string' },
-    error: { type: 'string' },
-    message: { type: 'string' },
-    problems: { type: 'array', items: problemSchema },
-    currentVersion: { type: 'integer' },
-    lockedUntil: { type: 'string' },
-    retryAfterS: { type: 'integer' },
-  },
-} as const;
-
-function responses(ok: Record<number, unknown>): Record<string, unknown> {
-  return { ...ok, '4xx': errorSchema, '5xx': errorSchema };
-}
 
 const userSchema = {
   type: 'object',
@@ -904,6 +894,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
               multicastPool: { type: 'string' },
               multicastPort: { type: 'integer' },
               hls: { type: 'boolean' },
+              vod: { type: 'boolean' },
             },
           },
         }),
@@ -917,6 +908,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
       multicastPool: DEFAULT_MULTICAST_POOL,
       multicastPort: 5000,
       hls: o.headend.hls.enabled,
+      vod: o.vod !== undefined,
     }),
   );
 
@@ -1358,6 +1350,16 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (app, o
     if (ticker) clearInterval(ticker);
     ticker = null;
   });
+
+  // ---- programme guide (control/epg.ts) -----------------------------------------
+
+  if (o.epgRefresher) {
+    await app.register(epgAdminRoutes, { epg: store.epg, refresher: o.epgRefresher, lineup: () => store.channels.list().map((c) => c.config), audit });
+  }
+
+  // ---- VOD library (control/vod.ts) --------------------------------------------
+
+  if (o.vod) await app.register(vodAdminRoutes, { lib: o.vod, maxUploadBytes: o.vodMaxUploadBytes ?? 8 * 1024 ** 3, audit });
 
   // ---- metrics ---------------------------------------------------------------
 

@@ -49,6 +49,10 @@ export const AdminErrorCode = {
   poolExhausted: 'ROOMCAST_ERR_POOL_EXHAUSTED',
   /** No thumbnail: the channel has no picture yet, or the headend has no ffmpeg. */
   noPicture: 'ROOMCAST_ERR_NO_PICTURE',
+  /** Another import (EPG) or job is running: try again when it is done. */
+  busy: 'ROOMCAST_ERR_BUSY',
+  /** An upload or feed that could not be used as a whole (broken XML, a feed that does not answer); `report` says why. */
+  importFailed: 'ROOMCAST_ERR_IMPORT_FAILED',
   internal: 'ROOMCAST_ERR_INTERNAL',
 } as const;
 export type AdminErrorCode = (typeof AdminErrorCode)[keyof typeof AdminErrorCode];
@@ -73,6 +77,8 @@ const HTTP_STATUS: Record<AdminErrorCode, number> = {
   ROOMCAST_ERR_NOT_FOUND: 404,
   ROOMCAST_ERR_POOL_EXHAUSTED: 409,
   ROOMCAST_ERR_NO_PICTURE: 404,
+  ROOMCAST_ERR_BUSY: 409,
+  ROOMCAST_ERR_IMPORT_FAILED: 422,
   ROOMCAST_ERR_INTERNAL: 500,
 };
 
@@ -82,6 +88,31 @@ export interface AdminErrorExtra {
   currentVersion?: number;
   lockedUntil?: string;
   retryAfterS?: number;
+  /** What an import did before it failed (EPG). */
+  report?: unknown;
+}
+
+export const problemSchema = { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } as const;
+/** Every error body the admin API sends (AdminError and fastify's own, by the plugin's error handler). */
+export const errorSchema = {
+  type: 'object',
+  required: ['statusCode', 'code', 'error', 'message'],
+  properties: {
+    statusCode: { type: 'integer' },
+    code: { type: 'string' },
+    error: { type: 'string' },
+    message: { type: 'string' },
+    problems: { type: 'array', items: problemSchema },
+    currentVersion: { type: 'integer' },
+    lockedUntil: { type: 'string' },
+    retryAfterS: { type: 'integer' },
+    report: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+/** A route's response schemas: its success bodies, and the error body for 4xx/5xx. */
+export function responses(ok: Record<number, unknown>): Record<string, unknown> {
+  return { ...ok, '4xx': errorSchema, '5xx': errorSchema };
 }
 
 export class AdminError extends Error {

@@ -151,6 +151,11 @@ export class HlsLibrary {
     return (this.o.now ?? Date.now)();
   }
 
+  /** When the channel's recording starts (its oldest segment), or null when it has none. */
+  recordedFrom(number: number): number | null {
+    return this.channels.get(number)?.segments[0]?.startMs ?? null;
+  }
+
   private index(number: number): ChannelIndex {
     let idx = this.channels.get(number);
     if (!idx) this.channels.set(number, (idx = { segments: [], nextSeq: 0, discontinuitySequence: 0 }));
@@ -237,9 +242,10 @@ export function registerHls(app: FastifyInstance, lib: HlsLibrary, resolve: (cha
     if (number === null) return reply.code(404).send(noChannel(channel));
     const q = req.query as { start?: string; end?: string };
     if (q.start !== undefined || q.end !== undefined) {
-      // ?start=&end= in ISO 8601 (an end left out: until now, start-over).
+      // ?start=&end= in ISO 8601. An end left out: start-over from `start` on, an EVENT playlist that
+      // grows with the channel (for at most a day: a range is at most 24 h).
       const from = Date.parse(q.start ?? '');
-      const to = q.end !== undefined ? Date.parse(q.end) : (lib.now());
+      const to = q.end !== undefined ? Date.parse(q.end) : from + 24 * 3600_000;
       if (!Number.isFinite(from) || !Number.isFinite(to)) return reply.code(400).send({ statusCode: 400, code: 'ROOMCAST_ERR_BAD_REQUEST', error: 'Bad Request', message: 'start and end must be ISO 8601 times, e.g. 2026-12-02T18:00:00Z' });
       return sendRange(reply, number, from, to);
     }

@@ -130,6 +130,10 @@ t.test('live HLS: playlists, segments, playback, retention, restart', { timeout:
   t.equal(cup.endlist, true);
   const iso = await httpRequest(`${base}/hls/1/index.m3u8?start=${new Date(fromS * 1000).toISOString()}&end=${new Date((fromS + 4) * 1000).toISOString()}`);
   t.equal(iso.body, cu.body, 'the ?start=&end= form gives the same playlist');
+  const over = HLS.parse((await httpRequest(`${base}/hls/1/index.m3u8?start=${new Date(fromS * 1000).toISOString()}`)).body) as HLS.types.MediaPlaylist;
+  t.equal(over.playlistType, 'EVENT', 'no end: start-over, an EVENT playlist');
+  t.equal(over.endlist, false, 'that grows (no EXT-X-ENDLIST)');
+  t.ok(over.segments.length >= cup.segments.length, `from the start time up to now (${over.segments.length} segments)`);
   t.equal((await httpRequest(`${base}/hls/1/archive-${fromS}-4.m3u8`)).body, cu.body, 'and archive-<from>-<duration>.m3u8');
   const probe = await execFileP('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', `${base}/hls/1/index-${fromS}-4.m3u8`], { timeout: 30_000 });
   const played = Number(probe.stdout.trim());

@@ -80,7 +80,7 @@ t.test('settings: what the UI validates with, for any logged-in role, nothing se
   t.equal((await f.call('GET', '/api/settings')).statusCode, 401);
   const res = await f.call('GET', '/api/settings', { cookie: f.cookies.viewer });
   t.equal(res.statusCode, 200);
-  t.same(json(res), { interface: '127.0.0.1', httpPort: 8080, https: false, fcc: true, multicastPool: '239.255.10.0/24', multicastPort: 5000, hls: false });
+  t.same(json(res), { interface: '127.0.0.1', httpPort: 8080, https: false, fcc: true, multicastPool: '239.255.10.0/24', multicastPort: 5000, hls: false, vod: false });
   t.notMatch(res.body, /fleet/);
 });
 

@@ -111,7 +111,13 @@ export interface AdminFixture {
 
 export const SELF_ORIGIN = 'http://localhost';
 
-export async function adminFixture(t: Tap, o: Partial<AdminApiOptions> = {}, storeOpts: StoreOptions = {}): Promise<AdminFixture> {
+export async function adminFixture(
+  t: Tap,
+  o: Partial<AdminApiOptions> | ((store: Store) => Partial<AdminApiOptions>) = {},
+  storeOpts: StoreOptions = {},
+  /** Routes outside the admin plugin (public ones), added before the app is ready. */
+  setup?: (app: FastifyInstance, store: Store) => void,
+): Promise<AdminFixture> {
   const { store } = tempStore(t, { scrypt: TEST_SCRYPT, ...storeOpts });
   store.channels.replaceAll(lineup());
   await store.users.create({ username: 'admin', role: 'admin', password: PASSWORDS.admin });
@@ -130,8 +136,9 @@ export async function adminFixture(t: Tap, o: Partial<AdminApiOptions> = {}, sto
     secureCookies: false,
     log: (level, m) => void logs.push(`${level} ${m}`),
     loginRateLimit: { max: 1000, timeWindowMs: 60_000 },
-    ...o,
+    ...(typeof o === 'function' ? o(store) : o),
   });
+  setup?.(app, store);
   await app.ready();
   t.teardown(() => app.close());
   const bodies: string[] = [];
