@@ -59,6 +59,27 @@ export interface Channel {
   logo: string | null;
 }
 
+/** A programme as the guide API gives it (GET /api/epg/:channel). */
+export interface Programme {
+  id: number;
+  start: string;
+  stop: string;
+  title: string;
+  subTitle: string | null;
+  description: string | null;
+  categories: string[];
+  episode: string | null;
+  icon: string | null;
+  /** Where it stands for catch-up. */
+  catchup: 'available' | 'airing' | 'future' | 'expired' | 'none';
+  /** /api/epg/<n>/<id>/play: redirects to its catch-up playlist. */
+  play: string | null;
+}
+export interface NowNext {
+  now: { id: number; title: string; start: string; stop: string } | null;
+  next: { id: number; title: string; start: string; stop: string } | null;
+}
+
 export interface InputStatus {
   index: number;
   type: string;
@@ -105,6 +126,8 @@ export interface Settings {
   multicastPort: number;
   /** The headend records HLS: the channel page plays it. */
   hls: boolean;
+  /** The VOD library is on (headend.vod). */
+  vod: boolean;
 }
 
 /** Called on a 401: the session ended (logout elsewhere, expiry, password changed). */
@@ -149,6 +172,36 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
     throw err;
   }
   return data as T;
+}
+
+/**
+ * A file as the raw body of a POST, with upload progress (fetch has none; a
+ * film is gigabytes): `onProgress` gets 0…1. Errors as api() gives them.
+ */
+export function upload<T>(path: string, file: Blob, contentType: string, onProgress?: (sent: number) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    xhr.setRequestHeader('content-type', contentType);
+    xhr.setRequestHeader('accept', 'application/json');
+    xhr.withCredentials = true;
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress?.(e.loaded / e.total);
+    };
+    xhr.onerror = () => reject(new ApiError(0, 'NETWORK', 'the headend does not answer (the upload stopped)'));
+    xhr.onload = () => {
+      let data: Record<string, unknown> = {};
+      try {
+        data = JSON.parse(xhr.responseText) as Record<string, unknown>;
+      } catch {
+        data = {};
+      }
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(data as T);
+      if (xhr.status === 401) onUnauthenticated();
+      reject(new ApiError(xhr.status, String(data.code ?? 'HTTP'), String(data.message ?? `${xhr.status} ${xhr.statusText}`), (data.problems as Problem[]) ?? [], data));
+    };
+    xhr.send(file);
+  });
 }
 
 /** History kept per channel for the charts: 2 minutes at one event a second. */

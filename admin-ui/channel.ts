@@ -4,7 +4,7 @@
  * last two minutes, every input and which is active, TR 101 290 counters,
  * SRT statistics, pacing, and the recent events (restarts, switches, errors).
  */
-import { api, ApiError, live, type Channel, type Snapshot } from './api.js';
+import { api, ApiError, live, type Channel, type Programme, type Snapshot } from './api.js';
 import { bitrate, duration, h, lineChart, replace, ago } from './dom.js';
 import { channelLogo, sourceLabel, stateBadge } from './lineup.js';
 import type { Ctx } from './main.js';
@@ -53,6 +53,36 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
   const srt = h('div');
   const output = h('div');
   const events = h('ol', { class: 'events', id: 'events' });
+  const programmes = h('ol', { class: 'programmes', id: 'programmes' });
+  const catchupFrom = h('input', { type: 'datetime-local', id: 'catchup-from', step: 1, 'aria-label': 'Watch from (local time)' });
+  const backLive = h('button', { type: 'button', id: 'back-live', hidden: true, on: { click: () => void playIn(`/hls/${number}/index.m3u8`, 'Live preview (HLS from the headend)', false) } }, 'Back to live');
+  const catchupCard = ctx.settings.hls
+    ? h(
+        'section',
+        { class: 'card', id: 'catchup' },
+        h('h2', null, 'Catch-up and guide'),
+        h(
+          'form',
+          {
+            class: 'row',
+            on: {
+              submit: (e: Event) => {
+                e.preventDefault();
+                const at = new Date(catchupFrom.value);
+                if (Number.isNaN(at.getTime())) return;
+                // No end: start-over from that moment, growing with the channel (an EVENT playlist).
+                void playIn(`/hls/${number}/index.m3u8?start=${encodeURIComponent(at.toISOString())}`, `Catch-up from ${at.toLocaleString()}`, true);
+              },
+            },
+          },
+          h('label', { for: 'catchup-from' }, 'Watch from'),
+          catchupFrom,
+          h('button', { type: 'submit', id: 'catchup-play' }, 'Play'),
+          backLive,
+        ),
+        programmes,
+      )
+    : null;
   replace(
     root,
     head,
@@ -63,6 +93,7 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
       h('section', { class: 'card' }, h('h2', null, 'On the air now'), h('div', { class: 'thumb-wrap' }, preview, picture, pictureNote)),
       h('section', { class: 'card' }, h('h2', null, 'Bitrate, last 2 minutes'), chart, rates),
     ),
+    catchupCard,
     h('section', { class: 'card' }, h('h2', null, 'Inputs'), inputs),
     h(
       'div',
@@ -230,8 +261,54 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
     };
     void attempt(30);
   }
+  /** The preview switches to another playlist of the channel (catch-up, a programme) or back to live. */
+  const playIn = async (url: string, label: string, fromStart: boolean): Promise<void> => {
+    stopPreview();
+    stopPreview = () => {};
+    const stop = await startPreview(preview, url, (n) => (pictureNote.textContent = n), {
+      label,
+      fromStart,
+      onMissing: (m) => {
+        pictureNote.textContent = `Nothing to play: ${m}`;
+      },
+    });
+    if (left) stop?.();
+    else if (stop) stopPreview = stop;
+    backLive.hidden = url === `/hls/${number}/index.m3u8`;
+  };
+
+  const refreshGuide = async (): Promise<void> => {
+    if (!catchupCard) return;
+    const now = Date.now();
+    try {
+      const g = await api<{ programmes: Programme[] }>('GET', `/api/epg/${number}?from=${new Date(now - 24 * 3600_000).toISOString()}&to=${new Date(now + 12 * 3600_000).toISOString()}`);
+      const hm = (iso: string): string => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+      const STATE: Record<Programme['catchup'], string> = { available: 'catch-up', airing: 'on now', future: 'later', expired: 'no longer kept', none: 'not recorded' };
+      replace(
+        programmes,
+        g.programmes.length
+          ? g.programmes.map((p) =>
+              h(
+                'li',
+                { class: `programme ${p.catchup}`, dataset: { id: String(p.id) } },
+                h('span', { class: 'when mono' }, `${hm(p.start)}–${hm(p.stop)}`),
+                h('span', { class: 'title' }, p.title, p.subTitle ? h('small', null, ` · ${p.subTitle}`) : null),
+                h('span', { class: 'badge' }, STATE[p.catchup]),
+                p.play
+                  ? h('button', { type: 'button', class: 'play-programme', 'aria-label': `Play ${p.title} from its start`, on: { click: () => void playIn(p.play!, `Catch-up: ${p.title} (${hm(p.start)})`, true) } }, '▶ Play')
+                  : null,
+              ),
+            )
+          : h('li', { class: 'muted' }, channel?.tvgId ? 'The guide has nothing for this channel today (Programme guide: import or refresh).' : 'No tvg-id: this channel has no guide. Set it on the Edit page.'),
+      );
+    } catch (err) {
+      replace(programmes, h('li', { class: 'error' }, (err as Error).message));
+    }
+  };
+
   void refreshEvents();
-  const timers = [setInterval(() => void refreshPicture(), 5000), setInterval(() => void refreshEvents(), 5000)];
+  void refreshGuide();
+  const timers = [setInterval(() => void refreshPicture(), 5000), setInterval(() => void refreshEvents(), 5000), setInterval(() => void refreshGuide(), 60_000)];
   return () => {
     unsubscribe();
     for (const t of timers) clearInterval(t);
@@ -242,20 +319,32 @@ export function channelView(root: HTMLElement, ctx: Ctx, params: string[]): () =
 }
 
 /**
- * The live preview: the channel's own HLS (issue 6) in a muted <video>,
+ * The preview player: an HLS playlist of the headend (a channel live, a
+ * catch-up range or programme, a VOD asset: issue 6) in a muted <video>,
  * through hls.js (served by the headend: /ui/vendor) where the browser has
  * Media Source Extensions, natively where it plays HLS itself. The
  * thumbnail stays for when there is no HLS yet.
+ *
+ * Returns how to stop it, or null when there is nothing to play yet (or no
+ * way to play it); with `onMissing`, told the server's reason instead.
  */
-/** Returns how to stop it, or null when there is nothing to play yet (or no way to play it). */
-async function startPreview(video: HTMLVideoElement, url: string, note: (s: string) => void): Promise<(() => void) | null> {
+export async function startPreview(
+  video: HTMLVideoElement,
+  url: string,
+  note: (s: string) => void,
+  o: { label?: string; fromStart?: boolean; onMissing?: (message: string) => void } = {},
+): Promise<(() => void) | null> {
   // Only when the playlist exists: a channel that has not been on the air yet keeps its thumbnail.
   const head = await fetch(url, { method: 'GET', credentials: 'same-origin' }).catch(() => null);
-  if (!head?.ok) return null;
+  if (!head?.ok) {
+    if (head && o.onMissing) o.onMissing(((await head.json().catch(() => ({}))) as { message?: string }).message ?? `HTTP ${head.status}`);
+    return null;
+  }
+  video.dataset.src = url;
   const show = (): void => {
     video.hidden = false;
     document.getElementById('thumbnail')?.setAttribute('hidden', '');
-    note('Live preview (HLS from the headend)');
+    note(o.label ?? 'Live preview (HLS from the headend)');
   };
   type HlsInstance = { loadSource(u: string): void; attachMedia(v: HTMLVideoElement): void; on(e: string, f: (ev: string, d: { fatal?: boolean; details?: string }) => void): void; destroy(): void };
   type HlsClass = { new (cfg: Record<string, unknown>): HlsInstance; isSupported(): boolean; Events: Record<string, string> };
@@ -268,9 +357,10 @@ async function startPreview(video: HTMLVideoElement, url: string, note: (s: stri
   const Hls = mod?.default;
   if (Hls && Hls.isSupported()) {
     // No worker: the page's CSP allows scripts from this origin only, and a preview transmuxes little.
-    const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 3, lowLatencyMode: false });
+    // Catch-up from the start of a programme still on the air (an EVENT playlist): position 0, not the live edge.
+    const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 3, lowLatencyMode: false, ...(o.fromStart ? { startPosition: 0 } : {}) });
     hls.on(Hls.Events.ERROR, (_e, d) => {
-      if (d.fatal) note(`Live preview stopped: ${d.details ?? 'error'}`);
+      if (d.fatal) note(`Preview stopped: ${d.details ?? 'error'}`);
     });
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       show();

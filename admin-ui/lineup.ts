@@ -4,7 +4,7 @@
  * add, duplicate, enable/disable, delete, renumber by drag and drop (or the
  * keyboard: the ⠿ handle with ↑/↓), bulk multicast assignment.
  */
-import { api, ApiError, live, type Channel, type Snapshot, type StatusEvent } from './api.js';
+import { api, ApiError, live, type Channel, type NowNext, type Snapshot, type StatusEvent } from './api.js';
 import { bitrate, h, lineChart, monogram, replace, toast } from './dom.js';
 import type { Ctx } from './main.js';
 
@@ -39,8 +39,23 @@ export function renumber(order: readonly Channel[]): [number, number][] {
   return order.map((c, i): [number, number] => [c.number, numbers[i]]).filter(([from, to]) => from !== to);
 }
 
+/** "Now: News (18:00–19:00) · Next: Film at 19:00", from the guide; nothing when the channel has none. */
+export function nowNextLine(g: NowNext | undefined): HTMLElement | null {
+  if (!g || (!g.now && !g.next)) return null;
+  const hm = (iso: string): string => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return h(
+    'small',
+    { class: 'now-next' },
+    g.now ? h('span', { class: 'now' }, h('b', null, 'Now: '), `${g.now.title} (${hm(g.now.start)}–${hm(g.now.stop)})`) : null,
+    g.now && g.next ? ' · ' : null,
+    g.next ? h('span', { class: 'next' }, h('b', null, 'Next: '), `${g.next.title} at ${hm(g.next.start)}`) : null,
+  );
+}
+
 export function lineupView(root: HTMLElement, ctx: Ctx): () => void {
   let channels: Channel[] = [];
+  /** Now and next per channel number (GET /api/epg/now-next), reloaded every minute. */
+  let guide: Record<string, NowNext> = {};
   const selected = new Set<number>();
   const cells = new Map<number, { state: HTMLElement; spark: HTMLElement; rate: HTMLElement; errors: HTMLElement; viewers: HTMLElement }>();
   const filter = h('input', { type: 'search', placeholder: 'Filter by number, name, group or address', 'aria-label': 'Filter channels', class: 'filter' });
@@ -243,7 +258,7 @@ export function lineupView(root: HTMLElement, ctx: Ctx): () => void {
           )
         : null,
       h('td', { class: 'num strong' }, c.number),
-      h('td', null, h('a', { href: `#/channel/${c.number}`, class: 'channel-name' }, channelLogo(c), h('span', null, c.name))),
+      h('td', null, h('a', { href: `#/channel/${c.number}`, class: 'channel-name' }, channelLogo(c), h('span', null, c.name)), nowNextLine(guide[String(c.number)])),
       h('td', null, c.group),
       h('td', { class: 'mono' }, `${c.multicast.group}:${c.multicast.port}`, c.transport === 'udp' ? h('small', null, ' udp') : null),
       h('td', null, h('div', { class: 'input-cell' }, state, h('small', { class: 'muted', title: sourceLabel(c) }, sourceLabel(c)))),
@@ -345,8 +360,22 @@ export function lineupView(root: HTMLElement, ctx: Ctx): () => void {
     dlg.showModal();
   };
 
+  const loadGuide = async (): Promise<void> => {
+    try {
+      guide = (await api<{ channels: Record<string, NowNext> }>('GET', '/api/epg/now-next')).channels;
+      if (channels.length > 0) draw();
+    } catch {
+      // No guide: the lineup works without it.
+    }
+  };
+
   filter.addEventListener('input', draw);
   const unsubscribe = live.subscribe(update);
   void load().catch((err: Error) => replace(tbody, h('tr', null, h('td', { colspan: 11, class: 'error' }, err.message))));
-  return unsubscribe;
+  void loadGuide();
+  const guideTimer = setInterval(() => void loadGuide(), 60_000);
+  return () => {
+    clearInterval(guideTimer);
+    unsubscribe();
+  };
 }

@@ -13,6 +13,8 @@ import { editView } from './edit.js';
 import { stbsView } from './stbs.js';
 import { auditView, usersView } from './users.js';
 import { transferView } from './transfer.js';
+import { guideView } from './guide.js';
+import { vodView } from './vod.js';
 
 export interface Ctx {
   me: Me;
@@ -34,6 +36,8 @@ const ROUTES: [RegExp, View, string][] = [
   [/^\/users$/, usersView, 'users'],
   [/^\/audit$/, auditView, 'audit'],
   [/^\/transfer$/, transferView, 'transfer'],
+  [/^\/guide$/, guideView, 'guide'],
+  [/^\/vod$/, vodView, 'vod'],
 ];
 
 const app = document.getElementById('app')!;
@@ -68,6 +72,8 @@ function shell(ctx: Ctx, section: string): HTMLElement {
       'nav',
       { 'aria-label': 'Sections' },
       nav('/', 'Lineup', 'lineup'),
+      nav('/guide', 'Guide', 'guide'),
+      nav('/vod', 'Films', 'vod'),
       nav('/stbs', 'STB fleet', 'stbs'),
       nav('/transfer', 'Import / export', 'transfer'),
       nav('/audit', 'Audit log', 'audit'),

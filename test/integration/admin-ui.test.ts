@@ -18,16 +18,14 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { FIXTURES, REPO_ROOT, httpRequest, startHeadend } from '../helpers/headend.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const execFileP = promisify(execFile);
 const BASE_PORT = 46000 + (process.pid % 1000) * 4;
 const HTTP = BASE_PORT;
 const ARTIFACTS = join(REPO_ROOT, 'test/artifacts');
 const NEW_PASSWORD = 'hotel-it-chooses-this-1';
 
-/** The flags the machine notes ask for: no sandbox as root, and no background traffic to Google (the network is closed). */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 t.test('hotel IT in Chromium: login, password, add a live channel, renumber, export M3U, logout', { timeout: 180_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (.ci/run does)`);
