@@ -22,6 +22,14 @@ import { UnicastError, UnicastPlayback, type UnicastStatus } from './unicast.js'
 
 export type ZapTarget = number | 'up' | 'down' | 'last';
 
+/** A programme as /api/epg/now-next gives it. */
+export interface GuideItem {
+  id: number;
+  title: string;
+  start: string;
+  stop: string;
+}
+
 export interface AgentLog {
   debug(msg: string): void;
   info(msg: string): void;
@@ -58,6 +66,7 @@ export class Agent {
   /** Catch-up or VOD playing instead of a live channel (issue 6 §6), and the live channel it replaced. */
   private unicast: UnicastPlayback | null = null;
   private liveBefore: number | null = null;
+  private guide: { atMs: number; channels: Record<string, { now: GuideItem | null; next: GuideItem | null }> } | null = null;
   private lastReportErrorLogAt = 0;
 
   constructor(
@@ -171,6 +180,27 @@ export class Agent {
     }
   }
 
+  /**
+   * What is on now and next per channel number, from the headend's guide
+   * (GET /api/epg/now-next), kept 30 s; empty when the headend has no guide
+   * or cannot be reached (the lineup still works without it).
+   */
+  async nowNext(): Promise<Record<string, { now: GuideItem | null; next: GuideItem | null }>> {
+    const at = Date.now();
+    if (this.guide && at - this.guide.atMs < 30_000) return this.guide.channels;
+    if (!this.headendUrl) return {};
+    try {
+      const res = await fetch(new URL('api/epg/now-next', this.headendUrl), { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const body = (await res.json()) as { channels?: Record<string, { now: GuideItem | null; next: GuideItem | null }> };
+      this.guide = { atMs: at, channels: body.channels ?? {} };
+      return this.guide.channels;
+    } catch (err) {
+      this.log.debug(`now/next from ${this.headendUrl}: ${(err as Error).message}`);
+      return this.guide?.channels ?? {};
+    }
+  }
+
   channels(): LineupChannel[] {
     return this.lineup?.channels ?? [];
   }
@@ -223,6 +253,7 @@ export class Agent {
     const at = parseCatchupTime(what, Date.now());
     if (at !== null) {
       if (at > Date.now()) throw new ZapError(`${what} is in the future: catch-up plays what has been on the air`, 400);
+      // No end: start-over, an EVENT playlist that grows with the channel.
       const url = new URL(`hls/${number}/index.m3u8?start=${encodeURIComponent(new Date(at).toISOString())}`, base).href;
       return this.playUnicast(url, `channel ${number} from ${new Date(at).toISOString()}`);
     }

@@ -4,7 +4,7 @@
  * player.
  *
  *   GET  /api/status          what is tuned, the last zaps, counters
- *   GET  /api/channels        the lineup (number, name, group)
+ *   GET  /api/channels        the lineup (number, name, group, now and next from the guide)
  *   POST /api/zap             {"channel": 5 | "up" | "down" | "last", "wait": true?}  (back to live from catch-up/VOD)
  *   POST /api/catchup         {"channel": 5, "at": "18:00" | ISO 8601 | Unix seconds | "programme:<id>" | title words}
  *   POST /api/vod             {"asset": "<id>"}
@@ -33,11 +33,14 @@ export function buildControlApi(agent: Agent): FastifyInstance {
 
   app.get('/api/status', async () => agent.status());
 
-  app.get('/api/channels', async () => ({
-    version: agent.lineup?.version ?? null,
-    current: agent.tuner.channel?.number ?? null,
-    channels: agent.channels().map((c) => ({ number: c.number, name: c.name, group: c.group, fcc: c.fcc !== null })),
-  }));
+  app.get('/api/channels', async () => {
+    const guide = await agent.nowNext();
+    return {
+      version: agent.lineup?.version ?? null,
+      current: agent.tuner.channel?.number ?? null,
+      channels: agent.channels().map((c) => ({ number: c.number, name: c.name, group: c.group, fcc: c.fcc !== null, now: guide[String(c.number)]?.now ?? null, next: guide[String(c.number)]?.next ?? null })),
+    };
+  });
 
   app.post('/api/zap', { schema: { body: zapSchema } }, async (req) => {
     const { channel, wait } = req.body as { channel: ZapTarget; wait?: boolean };

@@ -183,8 +183,13 @@ async function client(cmd: string, args: string[], port: number): Promise<number
         process.stdout.write(JSON.stringify(await call('api/status'), null, 2) + '\n');
         return 0;
       case 'channels': {
-        const r = (await call('api/channels')) as { current: number | null; channels: { number: number; name: string; group: string }[] };
-        for (const c of r.channels) process.stdout.write(`${c.number === r.current ? '*' : ' '} ${String(c.number).padStart(4)}  ${c.name}  [${c.group}]\n`);
+        type Item = { title: string; start: string; stop: string } | null;
+        const r = (await call('api/channels')) as { current: number | null; channels: { number: number; name: string; group: string; now: Item; next: Item }[] };
+        const hm = (iso: string): string => new Date(iso).toTimeString().slice(0, 5);
+        for (const c of r.channels) {
+          const guide = [c.now ? `now: ${c.now.title} (${hm(c.now.start)}–${hm(c.now.stop)})` : '', c.next ? `next: ${c.next.title} (${hm(c.next.start)})` : ''].filter(Boolean).join('; ');
+          process.stdout.write(`${c.number === r.current ? '*' : ' '} ${String(c.number).padStart(4)}  ${c.name}  [${c.group}]${guide ? `  ${guide}` : ''}\n`);
+        }
         return 0;
       }
       default:

@@ -118,7 +118,7 @@ export interface HttpAnswer {
  */
 export function httpRequest(
   url: string | URL,
-  o: { method?: string; headers?: Record<string, string>; body?: string; ca?: string | Buffer; timeoutMs?: number } = {},
+  o: { method?: string; headers?: Record<string, string>; body?: string | Buffer; ca?: string | Buffer; timeoutMs?: number } = {},
 ): Promise<HttpAnswer> {
   const u = new URL(url);
   const headers = { ...(o.body !== undefined ? { 'content-length': String(Buffer.byteLength(o.body)) } : {}), ...(o.headers ?? {}) };
