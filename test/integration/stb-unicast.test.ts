@@ -121,6 +121,18 @@ channels:
   const imp = await httpRequest(`${base}/api/epg/import`, { method: 'POST', headers: { ...session.headers, 'content-type': 'application/gzip' }, body: gzipSync(xml) });
   t.equal(imp.status, 200, `guide imported: ${imp.body.slice(0, 200)}`);
 
+  // The programme's play link, as any HLS client opens it: a redirect to a VOD playlist that ffmpeg plays for the programme's length.
+  const playUrl = `${base}/api/epg/1/${pastStart / S}/play`;
+  const redirect = await httpRequest(playUrl);
+  t.equal(redirect.status, 302);
+  const pl = HLS.parse((await httpRequest(new URL(redirect.headers.location!, base))).body) as HLS.types.MediaPlaylist;
+  t.equal(pl.playlistType, 'VOD', 'a programme that is over: a VOD playlist (hls-parser)');
+  t.equal(pl.endlist, true);
+  const played = Number((await execFileP('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', playUrl], { timeout: 30_000 })).stdout.trim());
+  t.ok(Math.abs(played - 4) <= Math.max(...pl.segments.map((x) => x.duration)) + 0.1, `ffprobe follows the play link and reads the programme: ${played.toFixed(2)} s of 4 s, within one segment`);
+  const dec = await execFileP('ffmpeg', ['-v', 'error', '-i', playUrl, '-f', 'null', '-'], { timeout: 30_000 }).then((r) => r.stderr, (x: { stderr?: string }) => x.stderr ?? 'failed');
+  t.equal(dec.trim(), '', 'and ffmpeg decodes it without an error');
+
   for (let i = 0; i < 60; i++) {
     const r = await httpRequest(`${base}/vod/lobby-tour/index.m3u8`).catch(() => null);
     if (r?.status === 200) break;
