@@ -41,7 +41,7 @@ import { createGzip } from 'node:zlib';
 import { SaxesParser } from 'saxes';
 import { formatXmltvTime } from '../core/epg/xmltv.js';
 import { openStore } from '../headend/store/db.js';
-import { cell } from './report.js';
+import { cell, prng } from './report.js';
 import { tail } from './proc.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -61,17 +61,6 @@ const WORDS = (
 ).split(' ');
 const CATEGORIES = ['News', 'Sports', 'Movie', 'Series', 'Documentary', 'Kids', 'Music', 'Entertainment'];
 
-/** mulberry32: a seeded PRNG, so that every run reads the same file. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const chanId = (i: number): string => `ch${String(i).padStart(3, '0')}.roomcast.test`;
 

@@ -108,7 +108,7 @@ import {
   tsRandomAccessIndicator,
 } from '../core/mpegts/packet.js';
 import type { ChannelSnapshot, FccStatus } from '../headend/dataplane/messages.js';
-import { cell } from './report.js';
+import { cell, prng } from './report.js';
 import { lineWaiter, stopChild, tail } from './proc.js';
 import { BENCH_RX_ADDRESS, BENCH_TX_ADDRESS, createBenchNet, type BenchNet } from './netns.js';
 
@@ -201,17 +201,6 @@ function round(x: number, digits = 1): number {
   return Math.round(x * f) / f;
 }
 
-/** mulberry32: a small seeded PRNG, so a run's zap sequence can be repeated. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Nearest-rank percentile of values sorted ascending (Infinity allowed: a zap without a frame). */
 function pct(sorted: number[], p: number): number {

@@ -447,19 +447,7 @@ function readSettings(rows: { key: string; value: string }[]): EpgSettings {
 }
 
 function stagedToProgramme(r: StagedRow): XmltvProgramme {
-  return {
-    tvgId: r.tvg_id,
-    startMs: r.start_ms,
-    stopMs: r.stop_ms,
-    title: r.title,
-    subTitle: r.sub_title,
-    description: r.description,
-    categories: JSON.parse(r.categories) as string[],
-    episode: r.episode,
-    episodeSystem: r.episode_system,
-    icon: r.icon,
-    line: r.line,
-  };
+  return { ...fromRow({ ...r, stop_ms: 0 }), stopMs: r.stop_ms, line: r.line };
 }
 
 function lazy<T>(make: () => T): () => T {

@@ -11,11 +11,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FIXTURES, REPO_ROOT, startHeadend, tempDir } from '../helpers/headend.js';
+import { AGENT_MAIN, agentEnv, stbCli } from '../helpers/agent.js';
+import { FIXTURES, startHeadend, tempDir } from '../helpers/headend.js';
 import { TS_PACKET_SIZE, tsPid } from '../../core/mpegts/packet.js';
 import { TsInspector } from '../../core/mpegts/inspector.js';
 
-const AGENT_MAIN = join(REPO_ROOT, 'dist/stb-agent/main.js');
 const BASE = 30000 + (process.pid % 1500) * 8;
 const HTTP = BASE;
 const FCC = BASE + 2;
@@ -23,19 +23,8 @@ const CONTROL = BASE + 4;
 const UDP_OUT = BASE + 6;
 const G = (k: number): string => `239.255.203.${((process.pid + k) % 250) + 1}`;
 
-function env(): NodeJS.ProcessEnv {
-  const e = { ...process.env };
-  delete e.NODE_OPTIONS;
-  return e;
-}
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(process.execPath, [AGENT_MAIN, ...args, '--control-port', String(CONTROL)], { timeout: 15_000, env: env() }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) }),
-    ),
-  );
-}
+const env = agentEnv;
+const cli = (args: string[]) => stbCli(CONTROL, args);
 
 function ffmpegErrors(file: string): Promise<string> {
   return new Promise((resolve) => execFile('ffmpeg', ['-hide_banner', '-v', 'error', '-i', file, '-f', 'null', '-'], { timeout: 30_000 }, (_e, _o, se) => resolve(String(se).trim())));

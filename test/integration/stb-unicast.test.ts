@@ -18,28 +18,17 @@ import { gzipSync } from 'node:zlib';
 import HLS from 'hls-parser';
 import { formatXmltvTime } from '../../core/epg/xmltv.js';
 import { TS_PACKET_SIZE, tsPid } from '../../core/mpegts/packet.js';
-import { FIXTURES, REPO_ROOT, adminSession, httpRequest, startHeadend, tempDir } from '../helpers/headend.js';
+import { AGENT_MAIN, agentEnv, stbCli } from '../helpers/agent.js';
+import { FIXTURES, adminSession, httpRequest, startHeadend, tempDir } from '../helpers/headend.js';
 
 const execFileP = promisify(execFile);
-const AGENT_MAIN = join(REPO_ROOT, 'dist/stb-agent/main.js');
 const BASE = 33000 + (process.pid % 1000) * 4;
 const HTTP = BASE;
 const CONTROL = BASE + 2;
 const base = `http://127.0.0.1:${HTTP}`;
 
-function env(): NodeJS.ProcessEnv {
-  const e = { ...process.env };
-  delete e.NODE_OPTIONS;
-  return e;
-}
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(process.execPath, [AGENT_MAIN, ...args, '--control-port', String(CONTROL)], { timeout: 20_000, env: env() }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) }),
-    ),
-  );
-}
+const env = agentEnv;
+const cli = (args: string[]) => stbCli(CONTROL, args, 20_000);
 
 interface Status {
   channel: number | null;
