@@ -22,10 +22,11 @@
  * What is observed, and from where (1):
  *   - From outside, by an observer process in `rx` (this file, `--observer`):
  *     (a) inotify on each channel's segment directory: the moment the
- *     worker's hidden temporary file appears (it has started writing the
- *     segment) and the moment the final name appears (rename: the file is
- *     whole); (b) for `--poll` channels, from the temporary file's
- *     appearance on, GET /hls/<n>/index.m3u8 back to back on one keep-alive
+ *     final name appears (rename: the file is whole; the worker's hidden
+ *     temporary file appears when the segment starts, as it is written as it
+ *     grows, and names nothing); (b) for `--poll` channels, from the final
+ *     name's appearance on (the index lists a segment only after its
+ *     rename), GET /hls/<n>/index.m3u8 back to back on one keep-alive
  *     connection until the playlist lists the segment: "listed" = arrival
  *     of the first answer that lists it. Polling only around the expected
  *     moment keeps the resolution at one request round trip (printed: the
@@ -72,7 +73,7 @@
  * Run: npm run build && node dist/bench/hls.js [--seconds 15] [--rounds 3]
  *      [--avail-seconds 40] [--channels 20] [--poll 5] [--connections 100]
  *      [--rate 0] [--newest 5] [--client node|autocannon] [--settle 2] [--warmup 6]
- *      [--no-probe] [--json]
+ *      [--nice -10] [--no-probe] [--json]
  * Needs root (network namespaces) and ffmpeg (the pacing bench's source, once).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -155,6 +156,8 @@ export interface HlsBenchOptions {
   client?: 'node' | 'autocannon';
   /** Preload bench/hls-probe.ts into the headend. Default true. */
   probe?: boolean;
+  /** headend.dataPlaneNice (the data-plane thread's nice value). Default: the headend's (-10). */
+  nice?: number;
   log?: (line: string) => void;
 }
 
@@ -287,8 +290,6 @@ async function fileFirstPts(path: string): Promise<number> {
 interface SegObs {
   n: number;
   name: string;
-  /** inotify: the worker's temporary file appeared (µs, CLOCK_MONOTONIC). */
-  tmpUs: number;
   /** inotify: the final name appeared (rename). */
   visibleUs: number;
   /** The first playlist answer that lists it arrived. */
@@ -360,7 +361,7 @@ async function observerMain(argv: string[]): Promise<void> {
     let r = segs.get(k);
     if (!r) {
       if (segs.size >= MAX_SEGMENT_RECORDS) return null;
-      r = { n: ch, name, tmpUs: 0, visibleUs: 0, listedUs: 0, prevSendUs: 0, polls: 0, pollError: null, mtimeUs: 0, firstPts: -1 };
+      r = { n: ch, name, visibleUs: 0, listedUs: 0, prevSendUs: 0, polls: 0, pollError: null, mtimeUs: 0, firstPts: -1 };
       segs.set(k, r);
     }
     return r;
@@ -435,14 +436,10 @@ async function observerMain(argv: string[]): Promise<void> {
       watch(dir, (_event, filename) => {
         if (!recording || typeof filename !== 'string' || before.has(filename)) return;
         const at = nowUs();
-        const tmp = /^\.(.+)\.tmp$/.exec(filename);
-        if (tmp) {
-          const r = rec(c, tmp[1]);
-          if (r && r.tmpUs === 0) {
-            r.tmpUs = at;
-            startPoll(r);
-          }
-        } else if (parseSegmentFileName(filename)) {
+        // The worker's temporary file appears when a segment starts (it is written as it grows) and
+        // carries no name of the segment: only the rename says which segment is whole, and the index
+        // lists a segment after its rename, so polling starts there.
+        if (parseSegmentFileName(filename)) {
           const r = rec(c, filename);
           if (r && r.visibleUs === 0) {
             r.visibleUs = at;
@@ -826,7 +823,7 @@ function availability(rows: SegmentRow[], offsetUs: number): Record<string, unkn
   const listed = rows.filter((r) => r.listedUs > 0);
   const withPrev = listed.filter((r) => r.prevSendUs > 0);
   // Cut clusters: the segments of all channels closed within 1 s of each other (same GOP round).
-  const closes = rows.map((r) => r.closedUs || r.tmpUs).filter((x) => x > 0).sort((a, b) => a - b);
+  const closes = rows.map((r) => r.closedUs || r.visibleUs).filter((x) => x > 0).sort((a, b) => a - b);
   const spans: number[] = [];
   let from = 0;
   for (let i = 1; i <= closes.length; i++) {
@@ -846,11 +843,9 @@ function availability(rows: SegmentRow[], offsetUs: number): Record<string, unkn
     /** Worker closes → a client's playlist answer lists it (probe + HTTP; upper bound by the resolution). */
     closedToListed: dist(both((r) => [r.listedUs, r.closedUs])),
     /** External only: the temporary file appears (inotify) → listed (HTTP). */
-    tmpToListed: dist(both((r) => [r.listedUs, r.tmpUs])),
     /** External only: the final name appears (inotify) → listed. */
     visibleToListed: dist(both((r) => [r.listedUs, r.visibleUs])),
     /** Worker closes → the temporary file appears: the wait for a libuv pool thread (probe + inotify). */
-    closedToTmp: dist(both((r) => [r.tmpUs, r.closedUs])),
     /** File mtime (the last write, before the rename) → listed. */
     mtimeToListed: dist(both((r) => [r.listedUs, r.mtimeUs])),
     /** listed − the closing I-frame's first packet on the multicast (negative: listed before it is sent). */
@@ -933,6 +928,7 @@ export async function benchHls(opts: HlsBenchOptions = {}): Promise<Record<strin
     newest: opts.newest ?? 5,
     client: opts.client ?? 'node',
     probe: opts.probe ?? true,
+    nice: opts.nice ?? null,
   };
   if (!Number.isInteger(o.channels) || o.channels < 1 || o.channels > 100) throw new RangeError(`channels: ${o.channels} is not in 1..100`);
   if (!(o.availSeconds >= 0 && o.availSeconds <= 300)) throw new RangeError(`avail-seconds: ${o.availSeconds} is not in 0..300`);
@@ -943,6 +939,7 @@ export async function benchHls(opts: HlsBenchOptions = {}): Promise<Record<strin
   if (!Number.isInteger(o.poll) || o.poll < 1 || o.poll > Math.min(20, o.channels)) throw new RangeError(`poll: ${o.poll} is not in 1..${Math.min(20, o.channels)}`);
   if (!Number.isInteger(o.connections) || o.connections < 1 || o.connections > 1000) throw new RangeError(`connections: ${o.connections} is not in 1..1000`);
   if (!(o.rate >= 0 && o.rate <= 100_000)) throw new RangeError(`rate: ${o.rate} is not in 0..100000`);
+  if (o.nice !== null && !(Number.isInteger(o.nice) && o.nice >= -20 && o.nice <= 0)) throw new RangeError(`nice: ${o.nice} is not an integer in -20..0`);
   if (o.client !== 'node' && o.client !== 'autocannon') throw new RangeError(`client: ${String(o.client)} is not node or autocannon`);
   if (!Number.isInteger(o.newest) || o.newest < 1 || o.newest > WINDOW_S / SEGMENT_S) throw new RangeError(`newest: ${o.newest} is not in 1..${WINDOW_S / SEGMENT_S}`);
 
@@ -971,7 +968,7 @@ export async function benchHls(opts: HlsBenchOptions = {}): Promise<Record<strin
   let workerTid: string | null = null;
   try {
     const yaml = lineupYaml(n, net.txAddress, file, false, 1, { httpPort: API_PORT, by: 'bench/hls.ts' })
-      .replace('\nchannels:\n', `\n  hls: { enabled: true, segmentS: ${SEGMENT_S}, windowS: ${WINDOW_S} }\nchannels:\n`)
+      .replace('\nchannels:\n', `\n  hls: { enabled: true, segmentS: ${SEGMENT_S}, windowS: ${WINDOW_S} }\n${o.nice !== null ? `  dataPlaneNice: ${o.nice}\n` : ''}channels:\n`)
       // No slate: its ffmpeg encoder would take a CPU for seconds (headend/slate.ts), and file channels do not need one here.
       .replace(/^( {4}source: .*)$/gm, '$1\n    slate: false');
     await writeFile(configFile, yaml);
@@ -1086,7 +1083,7 @@ export async function benchHls(opts: HlsBenchOptions = {}): Promise<Record<strin
   // ---- analysis
   const rep = report!;
   const rows = new Map<string, SegmentRow>();
-  const empty: SegObs = { n: 0, name: '', tmpUs: 0, visibleUs: 0, listedUs: 0, prevSendUs: 0, polls: 0, pollError: null, mtimeUs: 0, firstPts: -1 };
+  const empty: SegObs = { n: 0, name: '', visibleUs: 0, listedUs: 0, prevSendUs: 0, polls: 0, pollError: null, mtimeUs: 0, firstPts: -1 };
   const addRow = (k: string, obs: SegObs | null, p: ProbeEvents | null) => {
     const [nStr, name] = k.split('/');
     const f = parseSegmentFileName(name);
@@ -1111,7 +1108,7 @@ export async function benchHls(opts: HlsBenchOptions = {}): Promise<Record<strin
   for (const [k, p] of probe) if (!rows.has(k)) addRow(k, null, p);
   // Phase of each segment: when the worker closed it (probe), else when its temporary file appeared.
   for (const r of rows.values()) {
-    const at = r.closedUs || r.tmpUs;
+    const at = r.closedUs || r.visibleUs;
     r.phase = rep.phases.find((p) => at >= p.fromUs && at < p.toUs)?.label ?? null;
   }
   // The closing I-frame on the multicast: its PTS is the next segment's first PTS.
@@ -1154,12 +1151,12 @@ export async function benchHls(opts: HlsBenchOptions = {}): Promise<Record<strin
   const aDrift = spread('A', 'latenessP99MedianMs');
   const loads = byKind('B').map((x) => x.load as LoadResult | null).filter((x): x is LoadResult => x !== null);
   const meanLoad = (f: (l: LoadResult) => number, digits = 1) => (loads.length ? round(loads.reduce((s, l) => s + f(l), 0) / loads.length, digits) : NaN);
-  const primary = o.probe ? 'closedToIndexed' : 'tmpToListed';
+  const primary = o.probe ? 'closedToIndexed' : 'visibleToListed';
   const availP99 = (avail[primary] as Dist).p99;
   return {
     name: 'hls',
     input: `${file} (H.264 720p25 GOP 50 = 2 s + AAC, muxrate ${MUXRATE_BPS / 1e6} Mbit/s), looped`,
-    lineup: `${n} file channels, one data-plane worker, slate off; headend.hls { enabled: true, segmentS: ${SEGMENT_S}, windowS: ${WINDOW_S} }; pacingDelayMs ${PACING_DELAY_MS} (default)`,
+    lineup: `${n} file channels, one data-plane worker, slate off; headend.hls { enabled: true, segmentS: ${SEGMENT_S}, windowS: ${WINDOW_S} }; pacingDelayMs ${PACING_DELAY_MS} (default); dataPlaneNice ${o.nice ?? '-10 (default)'}`,
     probe: o.probe,
     polled,
     observer: { cpuPct: rep.cpuPct, datagrams: rep.datagrams, errors: rep.errors },
@@ -1222,9 +1219,7 @@ export function formatHls(r: Record<string, unknown>): string {
     ['closedToPosted', '  of which: written + renamed + posted (probe)', 'in'],
     ['postedToIndexed', '  of which: message → main thread indexed (probe)', 'in'],
     ['closedToListed', 'worker has the I-frame → playlist answer lists it', 'mix'],
-    ['tmpToListed', 'tmp file appears (inotify) → listed (HTTP)', 'out'],
     ['visibleToListed', 'final name appears (inotify) → listed', 'out'],
-    ['closedToTmp', 'worker closes → tmp file appears (pool wait)', 'mix'],
     ['mtimeToListed', 'file mtime → listed', 'out'],
     ['listedMinusAir', 'listed − closing I-frame on the multicast', 'out'],
     ['closedToAir', 'worker has the I-frame → it is on the multicast', 'mix'],
@@ -1331,6 +1326,7 @@ async function cli(): Promise<void> {
       rate: { type: 'string' },
       newest: { type: 'string' },
       client: { type: 'string' },
+      nice: { type: 'string' },
       'no-probe': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -1350,6 +1346,7 @@ async function cli(): Promise<void> {
     newest: num(values.newest),
     client: values.client === undefined ? undefined : (values.client as 'node' | 'autocannon'),
     probe: !values['no-probe'],
+    nice: num(values.nice),
   });
   console.log(formatHls(r));
   if (values.json) console.log(JSON.stringify(r));

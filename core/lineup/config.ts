@@ -162,6 +162,11 @@ export interface HeadendConfig {
   workers: number;
   /** Constant delay between a packet's PCR and its send time, to absorb input jitter. */
   pacingDelayMs: number;
+  /**
+   * Nice value of the data-plane threads (-20…0): the pacer before HTTP serving when the CPU is
+   * short. Below 0 needs CAP_SYS_NICE; without it the threads run at the default priority.
+   */
+  dataPlaneNice: number;
   /** Seconds between health lines in the log. */
   healthIntervalS: number;
   /** The HTTP API (lineup, playlist, STB reports): port on headend.interface. */
@@ -440,7 +445,7 @@ function describe(v: unknown): string {
   return String(v);
 }
 
-const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'healthIntervalS', 'httpPort', 'fleetKey', 'metricsNetworks', 'tls', 'fcc', 'hls', 'vod'] as const;
+const HEADEND_KEYS = ['interface', 'ttl', 'workers', 'pacingDelayMs', 'dataPlaneNice', 'healthIntervalS', 'httpPort', 'fleetKey', 'metricsNetworks', 'tls', 'fcc', 'hls', 'vod'] as const;
 const HLS_KEYS = ['enabled', 'segmentS', 'windowS', 'dir', 'maxDiskMB'] as const;
 const VOD_KEYS = ['enabled', 'dir', 'maxUploadMB'] as const;
 const TLS_KEYS = ['cert', 'key'] as const;
@@ -476,6 +481,7 @@ function checkHeadend(c: Checker, raw: unknown, maxWorkers: number): HeadendConf
     ttl: c.int(o, 'ttl', 'headend', 1, 255, 1) ?? 1,
     workers: c.int(o, 'workers', 'headend', 1, maxWorkers, 1) ?? 1,
     pacingDelayMs: c.int(o, 'pacingDelayMs', 'headend', 20, 5000, 250) ?? 250,
+    dataPlaneNice: c.int(o, 'dataPlaneNice', 'headend', -20, 0, -10) ?? -10,
     healthIntervalS: c.int(o, 'healthIntervalS', 'headend', 1, 3600, 10) ?? 10,
     httpPort: c.int(o, 'httpPort', 'headend', 1, 65535, DEFAULT_HTTP_PORT) ?? DEFAULT_HTTP_PORT,
     fleetKey: checkFleetKey(c, o),

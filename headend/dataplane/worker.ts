@@ -3,6 +3,8 @@
  * all of them (a ~1 ms tick with 0.5 ms look-ahead, DESIGN.md "Pacing"), and
  * posts a counters snapshot per channel once a second.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { HeadendConfig } from '../../core/lineup/config.js';
@@ -25,6 +27,32 @@ let fccListening = false;
 let slatePath: string | null = null;
 /** Channels that have a slate in their own format (the default one no longer applies to them). */
 const ownSlate = new Set<number>();
+
+/**
+ * The pacer is the one real-time thing in the process: when the CPU is short
+ * (segments served as fast as 100 clients take them, on two cores) it must
+ * win over the HTTP work of the main thread and libuv's pool. On Linux a
+ * thread is a task and setpriority(PRIO_PROCESS, tid) sets that one thread's
+ * nice value (sched(7), setpriority(2) BUGS: "a per-thread attribute"), so
+ * the worker raises its own. A negative nice needs CAP_SYS_NICE (root, or
+ * AmbientCapabilities=CAP_SYS_NICE in the systemd unit); without it the
+ * worker says so once and runs at the default priority.
+ */
+function raisePriority(nice: number): void {
+  if (process.platform !== 'linux' || nice === 0) return;
+  let tid: number;
+  try {
+    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return;
+  }
+  try {
+    setPriority(tid, nice);
+    log('debug', 'worker', `data-plane thread ${tid} at nice ${nice}`);
+  } catch (err) {
+    log('warn', 'worker', `cannot raise the data plane's priority to nice ${nice} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): it competes on equal terms with HTTP serving; grant CAP_SYS_NICE or set headend.dataPlaneNice: 0`);
+  }
+}
 
 function post(msg: FromWorker): void {
   port!.postMessage(msg);
@@ -106,6 +134,7 @@ port.on('message', (msg: ToWorker) => {
     case 'init': {
       headend = msg.headend;
       workerIndex = msg.index;
+      raisePriority(headend.dataPlaneNice);
       if (headend.hls.enabled && msg.hlsDir) {
         hlsWriter = new SegmentWriter({
           dir: msg.hlsDir,

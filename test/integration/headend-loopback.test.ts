@@ -178,7 +178,7 @@ t.test('the README quick start: the bundled channels.yaml puts 4 channels on air
   while (Date.now() < until && !/ch 4 ok \| in /.test(he.output())) await sleep(250);
   for (const n of [1, 2, 3, 4]) t.match(he.output(), new RegExp(`ch ${n} ok \\| in [\\d.]+ Mbps \\| out [\\d.]+ Mbps \\| cc 0`), `health line for channel ${n}`);
   const m3u = await readFile(join(he.dataDir, 'playlist.m3u'), 'utf8');
-  t.match(m3u, /#EXTINF:-1 tvg-chno="1" tvg-name="Roomcast News" group-title="News",Roomcast News\nrtp:\/\/@239\.255\.1\.1:5000/);
+  t.match(m3u, /#EXTINF:-1 tvg-id="news.roomcast" tvg-chno="1" tvg-name="Roomcast News" group-title="News",Roomcast News\nrtp:\/\/@239\.255\.1\.1:5000/);
 
   // An encoder that hangs without exiting (SIGSTOP): no data for stallMs
   // (3 s by default) → the attempt is ended, ffmpeg killed, a new one started.

@@ -53,7 +53,7 @@ t.test('lists every problem with its path, not just the first', async (t) => {
     'channels[1].source.url: is required',
     'channels[2].source.type: "hdmi" is not one of ffmpeg, udp, rtp, file, srt',
     'channels[3].multicast: 239.1.1.2:5000 is already used by channels[2]',
-    'headend.colour: unknown key (allowed here: interface, ttl, workers, pacingDelayMs, healthIntervalS, httpPort, fleetKey, metricsNetworks, tls, fcc, hls, vod)',
+    'headend.colour: unknown key (allowed here: interface, ttl, workers, pacingDelayMs, dataPlaneNice, healthIntervalS, httpPort, fleetKey, metricsNetworks, tls, fcc, hls, vod)',
     'headend.interface: 10.0.0.300 is not an IPv4 address',
   ].sort());
 });
