@@ -68,7 +68,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cell, pct } from './report.js';
+import { abCompare, cell, pct } from './report.js';
 import { createBenchNet, type BenchNet } from './netns.js';
 import {
   CPUS,
@@ -737,24 +737,8 @@ export async function benchAdminApi(opts: AdminApiBenchOptions = {}): Promise<Re
     A: summarisePhases('A all', phases.filter((p) => p.kind === 'A')),
     B: summarisePhases('B all', phases.filter((p) => p.kind === 'B')),
   };
-  const byKind = (k: PhaseKind) => rows.filter((x) => String(x.phase).startsWith(k));
-  // The mean of the phases' own medians, not the median of the pooled windows: when the
-  // machine's background changes between two A phases the pooled windows are bimodal, and
-  // their median jumps to whichever phase has the most windows.
-  const meanOf = (k: PhaseKind, key: string) => {
-    const v = byKind(k).map((x) => x[key] as number);
-    return round(v.reduce((x, y) => x + y, 0) / v.length, 3);
-  };
-  const spread = (k: PhaseKind, key: string) => {
-    const v = byKind(k).map((x) => x[key] as number);
-    return v.length > 1 ? round(Math.max(...v) - Math.min(...v), 3) : null;
-  };
-  const a = meanOf('A', 'latenessP99MedianMs');
-  const b = meanOf('B', 'latenessP99MedianMs');
-  const diff = round(b - a, 3);
-  const aDrift = spread('A', 'latenessP99MedianMs');
-  // Each B against the A phase just before it.
-  const pairs = byKind('B').map((x, i) => round((x.latenessP99MedianMs as number) - (byKind('A')[i].latenessP99MedianMs as number), 3));
+  const ab = abCompare(rows, 'latenessP99MedianMs', TOLERANCE_MS);
+  const { spread, aDrift } = ab;
   const result: Record<string, unknown> = {
     name: 'admin-api',
     input: `${file} (H.264 720p25 + AAC, muxrate ${MUXRATE_BPS / 1e6} Mbit/s), looped`,
@@ -774,18 +758,7 @@ export async function benchAdminApi(opts: AdminApiBenchOptions = {}): Promise<Re
     pooled,
     criterion: {
       metric: 'median of the per-channel 1-s pacing lateness p99, ms; per phase, then the mean of the phases of a kind',
-      aMs: a,
-      bMs: b,
-      diffMs: diff,
-      toleranceMs: TOLERANCE_MS,
-      holds: Math.abs(diff) <= TOLERANCE_MS,
-      /** B_i − A_i, each B against the A before it. */
-      pairDiffsMs: pairs,
-      /**
-       * Whether the verdict would stand if B − A moved by as much as the A phases differ among
-       * themselves (the machine's drift): |B − A| is farther from the tolerance than that drift.
-       */
-      resolved: aDrift === null || Math.abs(Math.abs(diff) - TOLERANCE_MS) > aDrift,
+      ...ab.criterion,
       p99MaxDiffMs: round((pooled.B.latenessP99MaxMs as number) - (pooled.A.latenessP99MaxMs as number), 2),
       p50DiffMs: round((pooled.B.latenessP50MedianMs as number) - (pooled.A.latenessP50MedianMs as number), 3),
       dfWorstDiffMs: round((pooled.B.dfWorstMs as number) - (pooled.A.dfWorstMs as number), 2),

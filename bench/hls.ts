@@ -90,7 +90,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRtpHeader, parseRtpHeader } from '../core/rtp/header.js';
 import { parseSegmentFileName } from '../headend/dataplane/hls.js';
-import { cell, pct } from './report.js';
+import { abCompare, cell, pct } from './report.js';
 import { createBenchNet } from './netns.js';
 import {
   CPUS,
@@ -1136,19 +1136,8 @@ export async function benchHls(opts: HlsBenchOptions = {}): Promise<Record<strin
   const availB = availability(inPhase((l) => l.startsWith('B')), rep.offsetUs);
 
   const summaries = phases.map((p) => summarisePhase(p, rep.cpuPct, workerTid));
-  const byKind = (k: PhaseKind) => summaries.filter((x) => String(x.phase).startsWith(k));
-  const meanOf = (k: PhaseKind, key: string) => {
-    const v = byKind(k).map((x) => x[key] as number);
-    return v.length ? round(v.reduce((a, b) => a + b, 0) / v.length, 3) : NaN;
-  };
-  const spread = (k: PhaseKind, key: string) => {
-    const v = byKind(k).map((x) => x[key] as number);
-    return v.length > 1 ? round(Math.max(...v) - Math.min(...v), 3) : null;
-  };
-  const a = meanOf('A', 'latenessP99MedianMs');
-  const b = meanOf('B', 'latenessP99MedianMs');
-  const diff = round(b - a, 3);
-  const aDrift = spread('A', 'latenessP99MedianMs');
+  const ab = abCompare(summaries, 'latenessP99MedianMs', TOLERANCE_MS);
+  const { byKind, meanOf, spread, aDrift } = ab;
   const loads = byKind('B').map((x) => x.load as LoadResult | null).filter((x): x is LoadResult => x !== null);
   const meanLoad = (f: (l: LoadResult) => number, digits = 1) => (loads.length ? round(loads.reduce((s, l) => s + f(l), 0) / loads.length, digits) : NaN);
   const primary = o.probe ? 'closedToIndexed' : 'visibleToListed';
@@ -1172,13 +1161,7 @@ export async function benchHls(opts: HlsBenchOptions = {}): Promise<Record<strin
     phases: summaries,
     criterion: {
       metric: 'median of the per-channel 1-s pacing lateness p99, ms; per phase, then the mean of the phases of a kind',
-      aMs: a,
-      bMs: b,
-      diffMs: diff,
-      toleranceMs: TOLERANCE_MS,
-      holds: Math.abs(diff) <= TOLERANCE_MS,
-      pairDiffsMs: byKind('B').map((x, i) => round((x.latenessP99MedianMs as number) - (byKind('A')[i].latenessP99MedianMs as number), 3)),
-      resolved: aDrift === null || Math.abs(Math.abs(diff) - TOLERANCE_MS) > aDrift,
+      ...ab.criterion,
       aP99SpreadMs: aDrift,
       bP99SpreadMs: spread('B', 'latenessP99MedianMs'),
       p99MaxDiffMs: round(meanOf('B', 'latenessP99MaxMs') - meanOf('A', 'latenessP99MaxMs'), 2),

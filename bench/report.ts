@@ -27,3 +27,46 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Phases A (the data plane alone) and B (under a load) alternated, A B A B …
+ * (bench/admin-api.ts, bench/hls.ts): each phase's figure `key` averaged per
+ * kind — the mean of the phases' own values, not a pooled median, which jumps
+ * to whichever phase has most windows when the machine's background changes —
+ * their difference B − A against `toleranceMs`, each B against the A before
+ * it, and whether the verdict stands given how much the A phases differ among
+ * themselves (the machine's own drift).
+ */
+export function abCompare(rows: readonly Record<string, unknown>[], key: string, toleranceMs: number) {
+  const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+  const byKind = (k: 'A' | 'B') => rows.filter((x) => String(x.phase).startsWith(k));
+  const meanOf = (k: 'A' | 'B', field: string): number => {
+    const v = byKind(k).map((x) => x[field] as number);
+    return v.length ? r3(v.reduce((s, x) => s + x, 0) / v.length) : NaN;
+  };
+  const spread = (k: 'A' | 'B', field: string): number | null => {
+    const v = byKind(k).map((x) => x[field] as number);
+    return v.length > 1 ? r3(Math.max(...v) - Math.min(...v)) : null;
+  };
+  const aMs = meanOf('A', key);
+  const bMs = meanOf('B', key);
+  const diffMs = r3(bMs - aMs);
+  const aDrift = spread('A', key);
+  return {
+    byKind,
+    meanOf,
+    spread,
+    aDrift,
+    criterion: {
+      aMs,
+      bMs,
+      diffMs,
+      toleranceMs,
+      holds: Math.abs(diffMs) <= toleranceMs,
+      /** B_i − A_i, each B against the A before it. */
+      pairDiffsMs: byKind('B').map((x, i) => r3((x[key] as number) - (byKind('A')[i]?.[key] as number))),
+      /** The verdict would stand if B − A moved by as much as the A phases differ among themselves. */
+      resolved: aDrift === null || Math.abs(Math.abs(diffMs) - toleranceMs) > aDrift,
+    },
+  };
+}

@@ -49,6 +49,14 @@ interface OpenSegment {
   dropped: boolean;
 }
 
+/** Closes a segment's temporary file, if open, and removes it (whatever has become of either). */
+async function removeTmp(seg: OpenSegment): Promise<void> {
+  const fh = seg.fh;
+  seg.fh = null;
+  await fh?.close().catch(() => {});
+  await unlink(seg.tmp).catch(() => {});
+}
+
 export class SegmentWriter {
   readonly counters = { written: 0, bytes: 0, dropped: 0, errors: 0, queuedBytes: 0 };
   private readonly made = new Set<string>();
@@ -91,7 +99,7 @@ export class SegmentWriter {
       }, s);
     }
     if (seg.dropped) return;
-    if (!this.room(number, bytes.length)) return this.drop(number, seg);
+    if (!this.room(number, bytes.length)) return this.discard(number, seg);
     const s = seg;
     this.enqueue(number, bytes.length, async () => {
       await s.fh!.write(bytes);
@@ -117,7 +125,7 @@ export class SegmentWriter {
     if (seg && seg.index === s.index) {
       this.open.delete(number);
       if (seg.dropped) return;
-      if (!this.room(number, s.bytes.length)) return this.drop(number, seg);
+      if (!this.room(number, s.bytes.length)) return this.discard(number, seg);
       this.enqueue(number, s.bytes.length, async () => {
         const fh = seg.fh!;
         seg.fh = null;
@@ -164,20 +172,10 @@ export class SegmentWriter {
     return false;
   }
 
-  private drop(number: number, seg: OpenSegment): void {
-    seg.dropped = true;
-    this.discard(number, seg);
-  }
-
-  /** Closes and removes a segment's temporary file, after whatever is queued for it. */
+  /** Drops a segment: nothing more is written for it, and its temporary file is closed and removed after what is queued. */
   private discard(number: number, seg: OpenSegment): void {
     seg.dropped = true;
-    this.enqueue(number, 0, async () => {
-      const fh = seg.fh;
-      seg.fh = null;
-      await fh?.close().catch(() => {});
-      await unlink(seg.tmp).catch(() => {});
-    }, null);
+    this.enqueue(number, 0, () => removeTmp(seg), null);
   }
 
   private async mkdirOnce(number: number): Promise<void> {
@@ -205,10 +203,7 @@ export class SegmentWriter {
         this.o.log('warn', `HLS: channel ${number}: cannot write ${seg?.tmp ?? 'a segment'}: ${(err as Error).message}`);
         if (seg) {
           seg.dropped = true;
-          const fh = seg.fh;
-          seg.fh = null;
-          await fh?.close().catch(() => {});
-          await unlink(seg.tmp).catch(() => {});
+          await removeTmp(seg);
         }
       }
     };
