@@ -197,7 +197,9 @@ export class Agent {
       return this.guide.channels;
     } catch (err) {
       this.log.debug(`now/next from ${this.headendUrl}: ${(err as Error).message}`);
-      return this.guide?.channels ?? {};
+      // Not asked again for 30 s: a headend that is away must not hold up every GET /api/channels.
+      this.guide = { atMs: at, channels: this.guide?.channels ?? {} };
+      return this.guide.channels;
     }
   }
 
